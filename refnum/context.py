@@ -1,0 +1,177 @@
+"""The explicit context (every knob a spec leaves open), flags and profiles.
+
+A :class:`Context` is passed to every operation; there is no global state.
+Profiles are named bundles of knob settings, like SoftFloat's specializations:
+``Context.profile("x86")`` is one word for "behave like that implementation".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass
+
+from .errors import RefnumError
+
+
+class Flag(enum.IntFlag):
+    """Exception flags in TestFloat / RISC-V ``fflags`` bit order (IEEE 754 §7).
+
+    Bits 0-4 are IEEE's; higher bits are refnum-only and never written to
+    TestFloat lines.
+    """
+
+    INEXACT = 0x01
+    UNDERFLOW = 0x02
+    OVERFLOW = 0x04
+    DIVBYZERO = 0x08
+    INVALID = 0x10
+    SATURATED = 0x20    # refnum: a value was clamped to the largest finite magnitude or to the lowest code
+
+    @staticmethod
+    def ieee(flags):
+        return flags & 0x1F
+
+    @staticmethod
+    def letters(flags):
+        """TestFloat's ``vioux`` spelling, '.' for a clear flag."""
+        return "".join(c if flags & b else "." for c, b in zip("vioux", (16, 8, 4, 2, 1)))
+
+
+ROUNDINGS = ("rne", "rna", "rtz", "rup", "rdn", "rto", "sr-a", "sr-b", "sr-c")
+ROUNDING_ALIASES = {
+    "near_even": "rne", "neareven": "rne", "nearest": "rne", "rn": "rne",
+    "near_maxmag": "rna", "nearmaxmag": "rna",
+    "minmag": "rtz", "rz": "rtz", "trunc": "rtz",
+    "max": "rup", "ru": "rup", "ceil": "rup",
+    "min": "rdn", "rd": "rdn", "floor": "rdn",
+    "odd": "rto",
+    "sra": "sr-a", "srb": "sr-b", "src": "sr-c",
+    "stochastica": "sr-a", "stochasticb": "sr-b", "stochasticc": "sr-c",
+}
+TESTFLOAT_ROUNDING = {"rne": "near_even", "rna": "near_maxMag", "rtz": "minMag",
+                      "rup": "max", "rdn": "min", "rto": "odd"}
+
+_CHOICES = {
+    "rounding": ROUNDINGS,
+    "saturation": (None, "none", "finite", "propagate", "satnone"),
+    "tininess": ("after", "before"),
+    "nan": ("canonical", "sign", "payload"),
+    "nan_missing": ("max", "zero", "negzero", "error"),
+    "zero_missing": ("min", "nan"),
+    "p1_parity": ("code", "significand"),
+    "invalid_int": ("saturate", "x86", "arm", "wrap"),
+}
+
+
+def canonical_rounding(name):
+    key = name.strip().lower()
+    key = ROUNDING_ALIASES.get(key, key)
+    if key not in ROUNDINGS:
+        raise RefnumError(f"unknown rounding mode '{name}'; choose from {', '.join(ROUNDINGS)}"
+                          " (or TestFloat's near_even, near_maxMag, minMag, max, min, odd)")
+    return key
+
+
+@dataclass(frozen=True)
+class Context:
+    """Every semantic choice of a conversion, with refnum's defaults.
+
+    rounding      rne | rna | rtz | rup | rdn | rto | sr-a | sr-b | sr-c
+                  (IEEE 754 §4.3; round to odd as SoftFloat; P3109 v4.0 §4.7.4
+                  stochastic A/B/C with ``sr_bits`` random bits per value)
+    saturation    None = the target format's catalog default; else
+                  none      non-saturating: overflow goes where the rounding
+                            direction sends it (IEEE 754 §7.4): Inf, or max for
+                            rtz/rto and the directed mode pointing inwards; a
+                            format without Inf gives NaN (OFP8 non-SAT), without
+                            NaN either gives max (ml_dtypes FP4/FP6)
+                  finite    SatFinite: clamp to the finite range, Inf included
+                            (OFP8 SAT, OCP MX, P3109, PTX .satfinite)
+                  propagate SatPropagate: finite overflow clamps, Inf stays Inf
+                  satnone   P3109 v4.0 §4.7.5 SatNone, row by row
+    tininess      after | before rounding (IEEE 754 §7.5)
+    ftz, daz      flush tiny results to zero / read subnormal inputs as zero
+    nan           how a NaN result is encoded when the format has NaNs:
+                  canonical (the format's quiet NaN, sign ``nan_sign``: RISC-V,
+                  Arm default NaN, P3109), sign (canonical NaN with the input's
+                  sign: ml_dtypes, torch), payload (sign and payload kept,
+                  quieted: x86 SSE, SoftFloat 8086-SSE)
+    nan_sign      sign bit of a newly generated NaN (x86 uses 1)
+    nan_missing   NaN into a format without NaN (FP4/FP6): max (+max: PTX,
+                  ONNX, TE), zero (+0), negzero (ml_dtypes: the -0 code with
+                  the NaN's sign flipped), error
+    zero_missing  exact zero into a format without zero (E8M0): min (2**-127:
+                  torch, TE, MX zero blocks) or nan (ml_dtypes)
+    p1_parity     which neighbour is "even" for precision-1 formats (E8M0,
+                  Binary8p1*): code (P3109 CodeIsEven: parity of the code) or
+                  significand (the implicit bit counts as the LSB, so ties go
+                  up: ml_dtypes, torch)
+    invalid_int   float -> integer when NaN or out of range: saturate (RISC-V:
+                  clamp, NaN -> max), x86 (integer indefinite: min for signed,
+                  all ones for unsigned), arm (clamp, NaN -> 0), wrap (modulo
+                  2**width, NaN and Inf -> 0)
+    exact         float -> integer raises inexact (TestFloat -exact; IEEE
+                  convertToIntegerExact)
+    sr_bits       N, the number of random bits of a stochastic rounding
+    """
+
+    rounding: str = "rne"
+    saturation: str | None = None
+    tininess: str = "after"
+    ftz: bool = False
+    daz: bool = False
+    nan: str = "canonical"
+    nan_sign: int = 0
+    nan_missing: str = "max"
+    zero_missing: str = "min"
+    p1_parity: str = "code"
+    invalid_int: str = "saturate"
+    exact: bool = False
+    sr_bits: int = 0
+    name: str = "default"
+
+    def __post_init__(self):
+        for knob, choices in _CHOICES.items():
+            if getattr(self, knob) not in choices:
+                raise RefnumError(f"bad {knob} {getattr(self, knob)!r}; choose from "
+                                  + ", ".join(str(c) for c in choices if c is not None))
+        if self.rounding.startswith("sr-") and self.sr_bits < 1:
+            raise RefnumError(f"stochastic rounding {self.rounding} needs sr_bits >= 1 (--sr-bits N)")
+        if self.sr_bits < 0:
+            raise RefnumError("sr_bits must be >= 0")
+
+    def replace(self, **changes):
+        if "rounding" in changes:
+            changes["rounding"] = canonical_rounding(changes["rounding"])
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def profile(cls, name, **changes):
+        """The context of a named profile, with further knob changes on top.
+
+        >>> Context.profile("x86").invalid_int
+        'x86'
+        """
+        key = name.strip().lower().replace("-", "_")
+        if key not in PROFILES:
+            raise RefnumError(f"unknown profile '{name}'; choose from {', '.join(PROFILES)}")
+        return cls(name=key, **PROFILES[key]).replace(**changes)
+
+    def saturation_for(self, fmt):
+        return self.saturation or getattr(fmt, "saturation", "none")
+
+
+# SoftFloat 3e specializations (softfloat-testfloat notes §1.6) and library behaviours.
+PROFILES = {
+    "default": {},
+    "riscv": dict(nan="canonical", nan_sign=0, invalid_int="saturate", tininess="after"),
+    "x86": dict(nan="payload", nan_sign=1, invalid_int="x86", tininess="after"),
+    "arm": dict(nan="canonical", nan_sign=0, invalid_int="arm", tininess="before"),
+    "ml_dtypes": dict(saturation="none", nan="sign", nan_missing="negzero", zero_missing="nan",
+                      p1_parity="significand"),
+    "p3109": dict(saturation="satnone", nan="canonical", p1_parity="code"),
+    "ocp": dict(saturation="finite", nan="canonical", nan_missing="max", zero_missing="min"),
+}
+
+DEFAULT = Context()

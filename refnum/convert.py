@@ -1,0 +1,93 @@
+"""Conversions: between any two formats, to and from integers and Python values.
+
+Each conversion decodes its operand to the exact value and projects it once
+(IEEE 754-2019 §5.4.2 formatOf-convertFormat, §5.8 convertToInteger,
+§5.12 convertFromDecimalCharacter; P3109 v4.0 §4.9 Convert).  Nothing here
+rounds: that is :func:`refnum.rounding.project`'s job.
+"""
+
+from __future__ import annotations
+
+import functools
+from fractions import Fraction
+
+from .catalog import lookup
+from .context import DEFAULT
+from .errors import RefnumError
+from .interop import float_to_value
+from .rounding import project
+from .values import Value, parse
+
+_TABLE_LIMIT_BITS = 16
+
+
+def as_format(fmt):
+    return lookup(fmt) if isinstance(fmt, str) else fmt
+
+
+@functools.lru_cache(maxsize=64)
+def _decode_table(fmt):
+    return tuple(fmt.decode(c) for c in range(fmt.ncodes))
+
+
+def decode(code, fmt, ctx=DEFAULT):
+    """The exact value of ``code`` in ``fmt``; subnormals read as zero under ``ctx.daz``."""
+    fmt = as_format(fmt)
+    if fmt.k <= _TABLE_LIMIT_BITS:
+        fmt.check_code(code)
+        v = _decode_table(fmt)[code]
+    else:
+        v = fmt.decode(code)
+    if ctx.daz and fmt.kind == "float" and fmt.is_subnormal_code(code):
+        return Value.zero(v.sign)
+    return v
+
+
+def convert(code, src, dst, ctx=DEFAULT, rand=0):
+    """Convert a code of ``src`` to ``dst``: ``(code, flags)``, one rounding from the exact value.
+
+    >>> convert(0x3C01, "f16", "e4m3")          # 1 + 2**-10 rounds to 1.0, inexact
+    (56, 1)
+    """
+    src, dst = as_format(src), as_format(dst)
+    _check_rand(ctx, rand)
+    return project(decode(code, src, ctx), dst, ctx, rand)
+
+
+def exact(x):
+    """The exact value of a Python number or numeric string.
+
+    int, Fraction, float (exactly, via its bits), decimal or hex-float strings,
+    "1/3", "inf", "nan", or a :class:`Value`.
+    """
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, bool):
+        raise RefnumError("a bool is not a number here")
+    if isinstance(x, int):
+        return Value.from_fraction(Fraction(x))
+    if isinstance(x, Fraction):
+        return Value.from_fraction(x)
+    if isinstance(x, float):
+        return float_to_value(x)
+    if isinstance(x, str):
+        try:
+            return parse(x)
+        except ValueError as err:
+            raise RefnumError(str(err)) from None
+    raise RefnumError(f"cannot read {type(x).__name__} {x!r} as an exact number")
+
+
+def from_value(x, dst, ctx=DEFAULT, rand=0):
+    """Round a Python value (see :func:`exact`) into ``dst``: ``(code, flags)``.
+
+    >>> from_value("0.1", "bf16")
+    (15821, 1)
+    """
+    _check_rand(ctx, rand)
+    return project(exact(x), as_format(dst), ctx, rand)
+
+
+def _check_rand(ctx, rand):
+    if ctx.rounding.startswith("sr-") and not 0 <= rand < (1 << ctx.sr_bits):
+        raise RefnumError(f"random value {rand} is out of range for {ctx.sr_bits} random bits")

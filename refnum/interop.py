@@ -1,0 +1,35 @@
+"""The one door for Python floats: they enter and leave refnum as binary64 bit patterns.
+
+The exact core never holds a ``float``; a test enforces that no other module
+uses float arithmetic.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from .catalog import lookup
+from .context import DEFAULT
+from .rounding import project
+
+BINARY64 = lookup("binary64")
+
+
+def float_to_bits(x):
+    """The binary64 code of a Python float (IEEE 754 §3.4)."""
+    return struct.unpack("<Q", struct.pack("<d", x))[0]
+
+
+def bits_to_float(code):
+    return struct.unpack("<d", struct.pack("<Q", code))[0]
+
+
+def float_to_value(x):
+    """The exact value of a Python float (every float is a dyadic rational)."""
+    return BINARY64.decode(float_to_bits(x))
+
+
+def value_to_float(value, ctx=DEFAULT):
+    """The nearest Python float to an exact value (rounded once, under ``ctx``)."""
+    code, _ = project(value, BINARY64, ctx)
+    return bits_to_float(code)

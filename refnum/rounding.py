@@ -1,0 +1,292 @@
+"""The single projection step: exact value -> code of a format, with flags.
+
+Every refnum result passes through :func:`project` exactly once (a hardware
+model that rounds in the middle calls it on a named intermediate format).
+Rounding, the overflow/saturation policy, tininess, FTZ and every flag live
+here and nowhere else.
+
+The rounding rule is P3109 v4.0 §4.7.4, which is IEEE 754-2019 §4.3 stated on
+integers: for finite nonzero X let ``Q = max(floor(log2|X|), emin) - (p - 1)``
+(for formats without subnormals, values below ``2**emin`` use ``Q = emin``),
+split ``|X| * 2**-Q`` into its integer part ``S0`` and fraction ``nu`` and round
+``S0`` away from zero by one when the mode says so.  The exponent is unbounded
+above, so rounding always happens before the overflow test (P3109 §4.7, OFP8:
+E4M3 464 -> 448, 465 -> overflow).
+"""
+
+from __future__ import annotations
+
+from .context import DEFAULT, Flag
+from .errors import RefnumError
+from .values import FINITE, INF, NAN, Value
+
+INEXACT, UNDERFLOW, OVERFLOW, INVALID, SATURATED = (
+    int(Flag.INEXACT), int(Flag.UNDERFLOW), int(Flag.OVERFLOW), int(Flag.INVALID), int(Flag.SATURATED))
+
+# Modes whose overflow, like round-to-nearest, leaves the finite range (IEEE 754 §7.4 a).
+_OUTWARD_MODES = frozenset(("rne", "rna", "sr-a", "sr-b", "sr-c"))
+
+
+def project(value, fmt, ctx=DEFAULT, rand=0):
+    """The code of ``fmt`` that ``value`` rounds to under ``ctx``, and the flags raised.
+
+    ``rand`` is the random integer R (0 <= R < 2**ctx.sr_bits) of a stochastic
+    rounding; other modes ignore it.
+
+    >>> from refnum.catalog import lookup
+    >>> from refnum.values import parse
+    >>> e4m3 = lookup("e4m3")
+    >>> [hex(project(parse(x), e4m3)[0]) for x in ("464", "465", "-0.001")]
+    ['0x7e', '0x7e', '0x80']
+    """
+    kind = fmt.kind
+    if kind == "float":
+        return _project_float(fmt, ctx, value, rand)
+    if kind == "fixed":
+        return _project_fixed(fmt, ctx, value, rand)
+    if value.kind is FINITE and value.num:
+        value = Value.from_fraction(value.to_fraction() / fmt.scale)
+    return project(value, fmt.base, ctx, rand)
+
+
+# -- the rounding decision ----------------------------------------------------
+
+def ilog2(num, exp, den=1):
+    """floor(log2(num / den * 2**exp)) for num > 0."""
+    if den == 1:
+        return num.bit_length() - 1 + exp
+    a = num.bit_length() - den.bit_length()
+    ge = num >= den << a if a >= 0 else num << -a >= den
+    return exp + (a if ge else a - 1)
+
+
+def split(num, exp, den, q):
+    """(S0, r, d): ``num/den * 2**(exp - q) = S0 + r/d`` with ``0 <= r < d``."""
+    shift = exp - q
+    if den == 1:
+        if shift >= 0:
+            return num << shift, 0, 1
+        return num >> -shift, num & ((1 << -shift) - 1), 1 << -shift
+    if shift >= 0:
+        s0, r = divmod(num << shift, den)
+        return s0, r, den
+    d = den << -shift
+    s0, r = divmod(num, d)
+    return s0, r, d
+
+
+def round_away(mode, sign, even, r, d, rand, nbits):
+    """Whether a value with fraction ``nu = r/d > 0`` rounds away from zero (P3109 §4.7.4).
+
+    ``even`` says whether the truncated candidate's code is even.
+    """
+    if mode == "rne":
+        twice = r << 1
+        return twice > d or (twice == d and not even)
+    if mode == "rtz":
+        return False
+    if mode == "rna":
+        return r << 1 >= d
+    if mode == "rup":
+        return not sign
+    if mode == "rdn":
+        return bool(sign)
+    if mode == "rto":
+        return even
+    one = 1 << nbits
+    if mode == "sr-a":                       # floor(nu * 2**N) + R >= 2**N
+        return (r << nbits) // d + rand >= one
+    if mode == "sr-b":                       # floor(nu * 2**(N+1)) + 2R + 1 >= 2**(N+1)
+        return (r << (nbits + 1)) // d + 2 * rand + 1 >= one << 1
+    q, rem = divmod(r << nbits, d)           # sr-c: RNITE(nu * 2**N) + R >= 2**N
+    if rem << 1 > d or (rem << 1 == d and q & 1):
+        q += 1
+    return q + rand >= one
+
+
+def _code_is_even(fmt, ctx, s0, q):
+    """P3109 CodeIsEven: the significand's LSB, or for precision 1 the code's parity."""
+    if fmt.m:
+        return not s0 & 1
+    if s0 == 0:
+        return True
+    return ctx.p1_parity == "code" and not (q + fmt.bias) & 1
+
+
+# -- floating-point targets -----------------------------------------------------
+
+def _project_float(fmt, ctx, v, rand):
+    kind = v.kind
+    if kind is NAN:
+        return _nan(fmt, ctx, v)
+    if kind is INF:
+        return _infinity(fmt, ctx, v.sign)
+    num, sign = v.num, v.sign
+    if num == 0:
+        return _exact_zero(fmt, ctx, sign)
+    exp, den = v.exp, v.den
+    e = ilog2(num, exp, den)
+    emin = fmt.emin
+    q = e - fmt.m if e >= emin else fmt.qmin
+    s, r, d = split(num, exp, den, q)
+    flags = 0
+    mode = ctx.rounding
+    if r:
+        flags = INEXACT
+        if round_away(mode, sign, _code_is_even(fmt, ctx, s, q), r, d, rand, ctx.sr_bits):
+            s += 1
+            if s >> fmt.p:                    # carried into the next binade
+                s >>= 1
+                q += 1
+    if e < emin:
+        tiny = _is_tiny(fmt, ctx, e, v, rand)
+        if tiny and ctx.ftz:
+            return _zero(fmt, sign), flags | UNDERFLOW | INEXACT
+        if tiny and r:
+            flags |= UNDERFLOW
+        if s == 0:
+            return _underflow_to_zero(fmt, ctx, sign, flags)
+    elif q > fmt.qmax or (q == fmt.qmax and s > fmt.smax):
+        return _overflow(fmt, ctx, sign, flags)
+    if sign and not fmt.signed:
+        return _below_lowest(fmt, ctx, flags)
+    return fmt.encode_finite(sign, s, q), flags
+
+
+def _is_tiny(fmt, ctx, e, v, rand):
+    """IEEE 754 §7.5: nonzero and below 2**emin, before or after rounding (unbounded exponent)."""
+    if ctx.tininess == "before" or e < fmt.emin - 1:
+        return True
+    q = e - fmt.m                             # round at precision p, exponent unbounded
+    s, r, d = split(v.num, v.exp, v.den, q)
+    if r and round_away(ctx.rounding, v.sign, _code_is_even(fmt, ctx, s, q), r, d, rand, ctx.sr_bits):
+        s += 1
+    return s >> fmt.p == 0
+
+
+def _zero(fmt, sign):
+    return fmt.sign_bit if sign and fmt.negzero else 0
+
+
+def _exact_zero(fmt, ctx, sign):
+    if fmt.zero:
+        return _zero(fmt, sign), 0
+    if ctx.zero_missing == "nan":                 # ml_dtypes: 0 -> E8M0 NaN
+        return fmt.nan_code_canonical(), INVALID
+    return fmt.encode_finite(0, 1, fmt.emin), INEXACT   # the smallest value, 2**emin
+
+
+def _underflow_to_zero(fmt, ctx, sign, flags):
+    if fmt.zero:
+        return _zero(fmt, sign), flags
+    return fmt.encode_finite(0, 1, fmt.emin), flags | UNDERFLOW | INEXACT
+
+
+def _saturated(fmt, sign, flags):
+    if sign and not fmt.signed:
+        return fmt.lowest_code(), flags | SATURATED
+    return fmt.max_code(sign), flags | SATURATED
+
+
+def _nan_code(fmt, ctx, sign):
+    """A NaN generated from a non-NaN (overflow to NaN, invalid)."""
+    return fmt.nan_code(sign if ctx.nan != "canonical" else ctx.nan_sign)
+
+
+def _overflow(fmt, ctx, sign, flags):
+    """A finite value rounded beyond the largest finite magnitude."""
+    flags |= OVERFLOW | INEXACT
+    sat, mode = ctx.saturation_for(fmt), ctx.rounding
+    if sign and not fmt.signed:
+        return _below_lowest(fmt, ctx, flags)
+    if sat in ("finite", "propagate"):
+        return _saturated(fmt, sign, flags)
+    inward = mode in ("rtz", "rto") or mode == ("rdn", "rup")[sign]
+    if sat == "none":
+        if inward:
+            return fmt.max_code(sign), flags
+        if fmt.has_inf:
+            return fmt.inf_code | (fmt.sign_bit if sign else 0), flags
+        if fmt.has_nan:
+            return _nan_code(fmt, ctx, sign), flags
+        return _saturated(fmt, sign, flags)
+    # P3109 v4.0 §4.7.5 SatNone, rows "X > M_hi" and "X < M_lo"
+    if mode == "rtz" or mode == ("rdn", "rup")[sign] or not fmt.has_inf or (mode == "rto" and not fmt.signed):
+        return _saturated(fmt, sign, flags)
+    return fmt.inf_code | (fmt.sign_bit if sign else 0), flags
+
+
+def _below_lowest(fmt, ctx, flags):
+    """A negative value, rounded nonzero, projected into an unsigned format (P3109 "X < M_lo")."""
+    sat, mode = ctx.saturation_for(fmt), ctx.rounding
+    flags |= INEXACT
+    if sat in ("finite", "propagate") or mode in ("rtz", "rup") or not fmt.has_nan:
+        return fmt.lowest_code(), flags | SATURATED
+    return fmt.nan_code_canonical(), (flags & ~INEXACT) | INVALID
+
+
+def _infinity(fmt, ctx, sign):
+    sat = ctx.saturation_for(fmt)
+    if sign and not fmt.signed:                   # -Inf into an unsigned format
+        if sat in ("finite", "propagate") or not fmt.has_nan:
+            return fmt.lowest_code(), SATURATED | (0 if sat in ("finite", "propagate") else INVALID)
+        return fmt.nan_code_canonical(), INVALID
+    if sat == "finite":
+        return fmt.max_code(sign), SATURATED
+    if fmt.has_inf:
+        return fmt.inf_code | (fmt.sign_bit if sign else 0), 0
+    if sat == "none":                             # OFP8 non-SAT: Inf -> NaN; no NaN either: max
+        if fmt.has_nan:
+            return _nan_code(fmt, ctx, sign), INVALID
+        return fmt.max_code(sign), INVALID | SATURATED
+    return fmt.max_code(sign), SATURATED          # P3109 propagate/satnone on a finite format
+
+
+def _nan(fmt, ctx, v):
+    flags = INVALID if v.signaling else 0
+    if fmt.has_nan:
+        if ctx.nan == "canonical":
+            return fmt.nan_code(ctx.nan_sign), flags
+        if ctx.nan == "sign":
+            return fmt.nan_code(v.sign), flags
+        return fmt.nan_code(v.sign, v.payload, v.payload_bits), flags
+    flags |= INVALID
+    policy = ctx.nan_missing
+    if policy == "max":
+        return fmt.max_code(0), flags | SATURATED
+    if policy == "zero":
+        return 0, flags
+    if policy == "negzero":
+        return (0 if v.sign else fmt.sign_bit), flags
+    raise RefnumError(f"NaN has no encoding in {fmt.name} (nan_missing=error)")
+
+
+# -- fixed-point and integer targets ------------------------------------------------
+
+def _project_fixed(fmt, ctx, v, rand):
+    """Round to a multiple of 2**-frac, then range-check (IEEE 754 §5.8 for integers)."""
+    if v.kind is not FINITE:
+        return _invalid_integer(fmt, ctx, v, None)
+    if v.num == 0:
+        return 0, 0
+    sign = v.sign
+    s, r, d = split(v.num, v.exp, v.den, -fmt.frac)
+    if r and round_away(ctx.rounding, sign, not s & 1, r, d, rand, ctx.sr_bits):
+        s += 1
+    q = -s if sign else s
+    if not fmt.lo <= q <= fmt.hi:
+        return _invalid_integer(fmt, ctx, v, q)
+    return fmt.code_of(q), (INEXACT if r and ctx.exact else 0)
+
+
+def _invalid_integer(fmt, ctx, v, q):
+    """NaN, Inf or out of range: invalid, with the result of ``ctx.invalid_int``."""
+    policy = ctx.invalid_int
+    nan = v.kind is NAN
+    if policy == "wrap":
+        return fmt.code_of(q if q is not None else 0), INVALID
+    if policy == "x86":
+        return fmt.code_of(fmt.lo if fmt.signed else fmt.hi), INVALID
+    if nan:
+        return fmt.code_of(fmt.hi if policy == "saturate" else 0), INVALID
+    return fmt.code_of(fmt.lo if v.sign else fmt.hi), INVALID
