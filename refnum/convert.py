@@ -60,6 +60,8 @@ def exact(x):
     int, Fraction, float (exactly, via its bits), decimal or hex-float strings,
     "1/3", "inf", "nan", or a :class:`Value`.
     """
+    if type(x) is float:                       # the bulk path: checked first
+        return float_to_value(x)
     if isinstance(x, Value):
         return x
     if isinstance(x, bool):

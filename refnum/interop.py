@@ -6,11 +6,13 @@ uses float arithmetic.
 
 from __future__ import annotations
 
+import math
 import struct
 
 from .catalog import lookup
 from .context import DEFAULT
 from .rounding import project
+from .values import FINITE, Value
 
 BINARY64 = lookup("binary64")
 
@@ -25,7 +27,16 @@ def bits_to_float(code):
 
 
 def float_to_value(x):
-    """The exact value of a Python float (every float is a dyadic rational)."""
+    """The exact value of a Python float (every float is a dyadic rational).
+
+    Finite floats go through ``as_integer_ratio`` (exact, and the hot path of
+    bulk rounding); zeros, infinities and NaNs through their bits, which keep
+    the sign and the NaN payload.
+    """
+    if x and math.isfinite(x):
+        num, den = x.as_integer_ratio()
+        sign = num < 0
+        return Value(FINITE, int(sign), -num if sign else num, 1 - den.bit_length())
     return BINARY64.decode(float_to_bits(x))
 
 

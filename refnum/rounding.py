@@ -36,7 +36,7 @@ def project(value, fmt, ctx=DEFAULT, rand=0):
     >>> from refnum.catalog import lookup
     >>> from refnum.values import parse
     >>> e4m3 = lookup("e4m3")
-    >>> [hex(project(parse(x), e4m3)[0]) for x in ("464", "465", "-0.001")]
+    >>> [hex(project(parse(x), e4m3)[0]) for x in ("464", "465", "-0.0009")]
     ['0x7e', '0x7e', '0x80']
     """
     kind = fmt.kind

@@ -1,0 +1,42 @@
+"""Principle 2 of design.md: the exact core holds no Python floats and no numpy.
+
+Floats may only cross in refnum/interop.py.  The check walks every module's
+syntax tree: a float literal, a call of ``float``, or an import of math,
+numpy, struct or decimal anywhere else fails the test.
+"""
+
+import ast
+import pathlib
+
+import pytest
+
+PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "refnum"
+FLOAT_DOOR = PACKAGE / "interop.py"
+FORBIDDEN_IMPORTS = {"math", "numpy", "struct", "decimal", "cmath"}
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p != FLOAT_DOOR)
+
+
+def offences(path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, float):
+            yield f"{path.name}:{node.lineno}: float literal {node.value!r}"
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "float":
+            yield f"{path.name}:{node.lineno}: call of float()"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in FORBIDDEN_IMPORTS:
+                    yield f"{path.name}:{node.lineno}: import {alias.name}"
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in FORBIDDEN_IMPORTS:
+            yield f"{path.name}:{node.lineno}: from {node.module} import"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_floats_outside_interop(path):
+    assert list(offences(path)) == []
+
+
+def test_the_check_catches_a_float(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import math\nx = 0.5\ny = float('1')\n")
+    assert len(list(offences(bad))) == 3
