@@ -128,7 +128,9 @@ class FloatFormat:
             return self.nan_code_canonical()
         code = self.nan_code_canonical() | (self.sign_bit if sign else 0)
         if self.nan == "ieee" and payload_bits:
-            shift = self.m - payload_bits
+            # the payload lies just below the quiet bit in both formats: keep its
+            # leading bits (SoftFloat's common NaN, x86 SSE cvtss2sd/cvtsd2ss)
+            shift = self.m - 1 - payload_bits
             t = payload << shift if shift >= 0 else payload >> -shift
             code |= t & ((1 << self.m) - 1)
         return code
