@@ -68,3 +68,243 @@ def info_lines(fmt):
         lines += [f"signed: {'yes' if fmt.signed else 'no'}", f"fraction bits: {fmt.frac}",
                   f"range: {fmt.decode(fmt.code_of(fmt.lo))} .. {fmt.decode(fmt.code_of(fmt.hi))}"]
     return lines
+
+
+# -- explain: one code or one value, for `refnum explain` ------------------------------
+
+from fractions import Fraction  # noqa: E402
+
+from .context import DEFAULT, Flag  # noqa: E402
+from .errors import RefnumError  # noqa: E402
+from .rounding import project  # noqa: E402
+from .values import Value, parse  # noqa: E402
+
+EXPLAIN_MODES = ("rne", "rna", "rtz", "rup", "rdn", "rto")
+
+
+def scaled_info_lines(fmt):
+    """info_lines for a scaled format: its scale, then the base format indented."""
+    return [f"name: {fmt.name}", f"scale: {fmt.scale} (every value of {fmt.base.name} times this)",
+            f"bits: {fmt.k}", "base format:"] + ["  " + line for line in info_lines(fmt.base)]
+
+
+def read_code_or_value(fmt, text):
+    """``("code", int)`` or ``("value", Value)`` for the operand of ``refnum explain``.
+
+    A code is ``0x`` + hex digits (``0x7e``) or bare hex digits that are not a
+    number (``7E``, ``ff``); everything that reads as a number is a value:
+    decimal (``465``, ``0.1``, ``1e5``), hex float (``0x1.8p-3``), a rational
+    (``1/3``), ``inf``, ``nan``.  So ``10`` is the value ten; write ``0x10`` for
+    the code.
+    """
+    s = text.strip()
+    low = s.lower()
+    if low.startswith("0x") and "p" not in low and "." not in low:
+        return "code", _checked_code(fmt, s[2:], text)
+    try:
+        return "value", parse(s)
+    except ValueError:
+        pass
+    if s and all(c in "0123456789abcdef" for c in low):
+        return "code", _checked_code(fmt, s, text)
+    raise RefnumError(f"'{text}' is neither a code (0x7E, 7E) nor a value (465, 0.1, 0x1.8p-3, inf)")
+
+
+def _checked_code(fmt, digits, text):
+    if not digits or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        raise RefnumError(f"malformed hex code '{text}'")
+    code = int(digits, 16)
+    fmt.check_code(code)
+    return code
+
+
+def code_text(fmt, code):
+    return f"0x{code:0{fmt.hex_digits}X}"
+
+
+def _base(fmt):
+    return getattr(fmt, "base", fmt)
+
+
+def _smallest_gap(fmt):
+    """A positive rational below every gap between adjacent values of ``fmt``."""
+    base = _base(fmt)
+    if isinstance(base, FloatFormat):
+        gap = Fraction(1, 2) ** (base.m - base.emin + 1)     # 2**(emin - m - 1)
+    else:
+        gap = Fraction(1, 2 ** (base.frac + 1))
+    return gap * getattr(fmt, "scale", 1)
+
+
+def _neighbour_code(fmt, value, up):
+    """nextUp / nextDown (IEEE 754-2019 §5.3.1) of a value of ``fmt``, as a code, or None.
+
+    Found with the one projection step: move by less than any gap, then take the
+    nearest value strictly beyond (see :func:`_strictly_beyond`).
+    """
+    if value.is_nan:
+        return None
+    if value.is_inf:
+        base = _base(fmt)
+        if bool(value.sign) != up and isinstance(base, FloatFormat) and (base.signed or not value.sign):
+            return base.max_code(value.sign)                 # nextUp(-Inf) = -max, nextDown(+Inf) = max
+        return None
+    step = _smallest_gap(fmt)
+    x = value.to_fraction()
+    return _strictly_beyond(fmt, Value.from_fraction(x + step if up else x - step), up)
+
+
+def _strictly_beyond(fmt, value, up):
+    """The code of the nearest value of ``fmt`` at or above (below) a finite value that is
+    not itself representable, or None: rounded with rup (rdn), non-saturating."""
+    ctx = DEFAULT.replace(rounding="rup" if up else "rdn", saturation="none")
+    code, flags = project(value, fmt, ctx)
+    got = fmt.decode(code)
+    if got.is_nan or flags & Flag.INVALID:
+        return None
+    if got.is_inf:
+        return code if bool(got.sign) != up else None
+    q, x = got.to_fraction(), value.to_fraction()
+    return code if (q > x if up else q < x) else None
+
+
+_LONG_DECIMAL = 24
+
+
+def _value_text(fmt, code):
+    """The exact value of a code: decimal, or hex float when the decimal is very long."""
+    value = fmt.decode(code)
+    text = str(value)
+    if len(text) > _LONG_DECIMAL and value.is_finite and value.den == 1:
+        return value.hex()
+    return text
+
+
+def _exact_text(value):
+    """Decimal and hex-float forms of a finite value (a rational that is not dyadic has no hex form)."""
+    if value.den != 1:
+        q = value.to_fraction()
+        return f"{value} = {q.numerator}/{q.denominator} (not a binary fraction)" if str(value) != str(q) \
+            else f"{value} (not a binary fraction)"
+    return f"{value} = {value.hex()}"
+
+
+def _field_lines(fmt, code):
+    """The bit fields of a float code and the formula they give (IEEE 754 §3.4)."""
+    s = 1 if fmt.signed and code >> (fmt.k - 1) else 0
+    e_field = (code >> fmt.m) & ((1 << fmt.w) - 1)
+    t = code & ((1 << fmt.m) - 1)
+    lines = []
+    if fmt.signed:
+        lines.append(f"sign: {s} ({'-' if s else '+'})")
+    lines.append(f"exponent field: {format(e_field, f'0{fmt.w}b')} = {e_field} (bias {fmt.bias})")
+    if fmt.m:
+        lines.append(f"trailing significand: {format(t, f'0{fmt.m}b')} = {t} (of {1 << fmt.m})")
+    kind = classify(fmt, code)
+    sign = "-" if s else ""
+    if kind == "normal":
+        significand = f"(1 + {t}/{1 << fmt.m})" if fmt.m else "1"
+        lines.append(f"formula: {sign}{significand} * 2**({e_field} - {fmt.bias}) = "
+                     f"{sign}{significand} * 2**{e_field - fmt.bias}")
+    elif kind == "subnormal":
+        lines.append(f"formula: {sign}{t}/{1 << fmt.m} * 2**{fmt.emin} (subnormal: no implicit 1)")
+    return lines
+
+
+def explain_code_lines(fmt, code):
+    """What one code of ``fmt`` means: bits, fields, class, exact value, neighbours."""
+    fmt.check_code(code)
+    base = _base(fmt)
+    value = fmt.decode(code)
+    lines = [f"{fmt.name} code {code_text(fmt, code)}", f"bits: {bits_string(base, code)}"]
+    if isinstance(base, FloatFormat):
+        lines += _field_lines(base, code)
+        lines.append(f"class: {classify(base, code)}")
+    else:
+        q = base.integer_of(code)
+        lines.append(f"integer: {q}" + (f" (two's complement, {base.width} bits)" if base.signed else ""))
+        if base.frac:
+            lines.append(f"formula: {q} * 2**-{base.frac}")
+    if getattr(fmt, "scale", 1) != 1:
+        lines.append(f"scale: {fmt.scale} (value = base value * scale)")
+    lines.append(f"value: {_exact_text(value) if value.is_finite else value}")
+    lines += _neighbour_lines(fmt, value)
+    return lines
+
+
+def _neighbour_lines(fmt, value):
+    lines = []
+    for label, up in (("next down", False), ("next up", True)):
+        code = _neighbour_code(fmt, value, up)
+        if code is None:
+            lines.append(f"{label}: none")
+        else:
+            lines.append(f"{label}: {code_text(fmt, code)} = {_value_text(fmt, code)}")
+    return lines
+
+
+def explain_value_lines(fmt, value, ctx=DEFAULT):
+    """How ``value`` lands in ``fmt``: bracketing codes, and the result of each rounding mode.
+
+    ``ctx`` supplies everything but the rounding mode (saturation, tininess,
+    NaN policy ...); the modes are IEEE 754 §4.3's five plus round to odd.
+    """
+    lines = [f"{fmt.name} value {value}"]
+    if value.is_finite:
+        lines.append(f"exact value: {_exact_text(value)}")
+    lines += _bracket_lines(fmt, value)
+    if isinstance(_base(fmt), FloatFormat):
+        saturation = ctx.saturation or f"{ctx.saturation_for(fmt)} (the {fmt.name} default)"
+        policy = f"saturation {saturation}, tininess {ctx.tininess}"
+    else:
+        policy = f"out of range: invalid_int {ctx.invalid_int}; inexact {'raised' if ctx.exact else 'not raised (see --exact)'}"
+    lines.append(f"rounding ({policy}; profile {ctx.name}):")
+    for mode in EXPLAIN_MODES:
+        code, flags = project(value, fmt, ctx.replace(rounding=mode))
+        note = "  (saturated)" if flags & Flag.SATURATED else ""
+        lines.append(f"  {mode}  {code_text(fmt, code)}  {Flag.letters(flags)}  {_value_text(fmt, code)}{note}")
+    return lines
+
+
+def _bracket_lines(fmt, value):
+    """The representable values just below and above a value (or the code it is)."""
+    if not value.is_finite:
+        return []
+    code, flags = project(value, fmt, DEFAULT.replace(rounding="rtz", saturation="none"))
+    got = fmt.decode(code)
+    if got.is_finite and not flags & Flag.INVALID and got.to_fraction() == value.to_fraction():
+        if got.sign != value.sign:                           # -0 into a format without -0
+            return [f"representable: as {got}, code {code_text(fmt, code)} ({fmt.name} has no {value})"]
+        return [f"representable: yes, code {code_text(fmt, code)}"]
+    lines = ["representable: no"]
+    below = _strictly_beyond(fmt, value, up=False)
+    above = _strictly_beyond(fmt, value, up=True)
+    lines.append("below: " + (f"{code_text(fmt, below)} = {_value_text(fmt, below)}" if below is not None
+                              else "none (below the lowest value)"))
+    lines.append("above: " + (f"{code_text(fmt, above)} = {_value_text(fmt, above)}" if above is not None
+                              else "none (above the largest finite value)"))
+    if below is not None and above is not None:
+        lo, hi = fmt.decode(below), fmt.decode(above)
+        if lo.is_finite and hi.is_finite:
+            mid = Value.from_fraction((lo.to_fraction() + hi.to_fraction()) / 2)
+            lines.append(f"midpoint: {mid} (ties between the two)")
+    lines += _overflow_lines(fmt, value)
+    return lines
+
+
+def _overflow_lines(fmt, value):
+    """For a magnitude beyond the largest finite value: where rounding to nearest overflows.
+
+    The exponent is unbounded while rounding (IEEE 754 §7.4, OFP8 v1.0 §5), so
+    the threshold is max + ulp(max)/2: E4M3 448 + 16 = 464, binary16 65520.
+    """
+    base = _base(fmt)
+    if not isinstance(base, FloatFormat):
+        return []
+    scale = getattr(fmt, "scale", 1)
+    top = Fraction(base.smax) * Fraction(2) ** base.qmax * scale
+    if abs(value.to_fraction()) <= top:
+        return []
+    threshold = (Fraction(2 * base.smax + 1, 2)) * Fraction(2) ** base.qmax * scale
+    return [f"largest finite: {Value.from_fraction(top)}; rne and rna overflow from "
+            f"{Value.from_fraction(threshold)} (max + ulp/2) on"]

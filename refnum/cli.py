@@ -1,0 +1,490 @@
+"""The ``refnum`` command line (users of TestFloat should feel at home).
+
+::
+
+    refnum formats                         every catalog format, one line each
+    refnum info FORMAT                     parameters, special codes, range
+    refnum table FORMAT [--markdown]       every code with its exact value (formats <= 16 bits)
+    refnum explain FORMAT CODE|VALUE       bit fields, exact value, neighbours, how a value rounds
+    refnum run FUNCTION [opts] [FILE]      read operand lines, write complete vector lines
+    refnum gen FUNCTION [opts]             generate cases, write complete vector lines
+    refnum verify FUNCTION [opts] FILE     check vector lines; last line "N passed, M failed"
+    refnum suite [--out DIR] [--seed N]    write the conformance corpus
+
+FUNCTION is a TestFloat name, ``<src>_to_<dst>``, with any catalog name, alias or
+family name on either side (``f32_to_f16``, ``f16_to_i32``, ``e4m3_to_bf16``,
+``p3109_k8p4se_to_f32``); see :mod:`refnum.vectors.functions`.  Vector lines
+are TestFloat's (:mod:`refnum.vectors.lines`): upper-case fixed-width hex
+operands, result and two hex digits of IEEE flags, one space apart.
+
+Semantics options: ``--profile NAME`` is applied first and every explicit option
+then overrides it (``Context.profile(name).replace(...)``).  Rounding is
+``--rounding MODE`` (rne rna rtz rup rdn rto sr-a sr-b sr-c, or TestFloat's
+near_even near_maxMag minMag max min odd), also written TestFloat's way as
+``-rnear_even``, ``-rminMag``, ``-rodd``.  ``-exact``/``-notexact`` and
+``-tininessbefore``/``-tininessafter`` are accepted with a single dash too.
+
+Stochastic rounding (sr-a, sr-b, sr-c) needs ``--sr-bits N``; the random integer R
+is then one more operand column (the last), ``ceil(N/4)`` hex digits.  ``gen``
+draws R for line i as the i-th ``random.Random(f"refnum-sr-{seed}").getrandbits(N)``,
+a stream separate from the operands'.  ``--sr-bits`` with any other rounding
+mode is rejected, because it would change the number of columns.
+
+Exit status: 0 success, 1 ``verify`` found mismatches, 2 usage or input error.
+Errors are one line ``refnum: ...`` on stderr, never a traceback; with ``-o FILE``
+output goes to a temporary file in the same folder that replaces FILE only on
+success, so a failed run leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import sys
+import tempfile
+
+from . import __version__
+from .errors import RefnumError
+
+EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
+_CHUNK_LINES = 8192
+_TABLE_BITS = 16
+_STOCHASTIC = ("sr-a", "sr-b", "sr-c")
+
+
+class UsageError(RefnumError):
+    """A command-line mistake argparse found."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{message} (try '{self.prog} --help')")
+
+
+def main(argv=None):
+    """Run the command; returns the exit status (the console script passes it to sys.exit)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(_explain_negatives(argv))
+        if args.command is None:
+            raise UsageError("choose a command: formats, info, table, explain, run, gen, verify, suite"
+                             " (try 'refnum --help')")
+        return args.command(args)
+    except SystemExit as done:                       # --help, --version
+        return done.code if isinstance(done.code, int) else EXIT_OK
+    except RefnumError as err:
+        return _fail(str(err))
+    except BrokenPipeError:                          # `refnum table f16 | head`
+        _silence_stdout()
+        return EXIT_OK
+    except OSError as err:
+        where = f" '{err.filename}'" if err.filename else ""
+        return _fail(f"cannot access{where}: {err.strerror or err}")
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(message):
+    print(f"refnum: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _silence_stdout():
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _explain_negatives(argv):
+    """Let ``refnum explain e4m3 -inf`` work: a negative VALUE is not an option."""
+    if not argv or argv[0] != "explain" or "--" in argv:
+        return argv
+    from .values import parse
+
+    def is_number(arg):
+        try:
+            parse(arg)
+        except ValueError:
+            return False
+        return arg.startswith("-") and len(arg) > 1
+
+    numbers = [a for a in argv[1:] if is_number(a)]
+    return [argv[0]] + [a for a in argv[1:] if not is_number(a)] + (["--"] + numbers if numbers else [])
+
+
+# -- the parser ---------------------------------------------------------------------------
+
+def _build_parser():
+    parser = _Parser(prog="refnum", allow_abbrev=False,
+                     description="refnum: bit-exact reference for the number formats of ML arithmetic.",
+                     epilog="Exit status: 0 ok, 1 mismatches (verify), 2 usage or input error.")
+    parser.add_argument("--version", action="version", version=f"refnum {__version__}")
+    parser.set_defaults(command=None)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name, handler, help_text, parents=()):
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=list(parents),
+                           allow_abbrev=False)
+        p.set_defaults(command=handler)
+        return p
+
+    command("formats", cmd_formats, "list every catalog format, one line each")
+    command("info", cmd_info, "parameters, special codes and range of a format").add_argument("format")
+    p = command("table", cmd_table, "every code of a format (<= 16 bits) with its exact value")
+    p.add_argument("format")
+    p.add_argument("--markdown", action="store_true", help="write a Markdown table")
+    p = command("explain", cmd_explain, "bit fields, exact value and neighbours of a code, "
+                "or how a value rounds in each mode", [_semantics_options(rounding=False)])
+    p.add_argument("format")
+    p.add_argument("operand", metavar="CODE|VALUE",
+                   help="a code (0x7E, 7E) or a value (465, 0.1, 0x1.8p-3, inf); bare digits are a value")
+    p = command("run", cmd_run, "read operand lines, write complete vector lines",
+                [_semantics_options(), _output_option()])
+    p.add_argument("function")
+    p.add_argument("file", nargs="?", default="-", help="operand lines (default: standard input)")
+    p = command("gen", cmd_gen, "generate cases (exhaustive for <= 16-bit sources) as vector lines",
+                [_semantics_options(), _output_option()])
+    p.add_argument("function")
+    p.add_argument("--level", "-level", type=int, choices=(1, 2), default=1, help="TestFloat-style level")
+    p.add_argument("--seed", "-seed", type=int, default=1, help="seed of the generators (default 1)")
+    p.add_argument("-n", "--count", dest="count", type=_positive_int, metavar="COUNT",
+                   help="number of cases (default: every code for <= 16-bit sources, else the level's)")
+    p = command("verify", cmd_verify, "check vector lines against refnum; last line 'N passed, M failed'",
+                [_semantics_options()])
+    p.add_argument("function")
+    p.add_argument("file", help="vector lines ('-' for standard input)")
+    p.add_argument("--errors", "-errors", type=_count, default=20, metavar="N",
+                   help="print at most N mismatches (default 20; 0 = all)")
+    p = command("suite", cmd_suite, "write the conformance vector corpus")
+    p.add_argument("--out", default="vectors", metavar="DIR", help="output folder (default: vectors)")
+    p.add_argument("--seed", type=int, default=1)
+    return parser
+
+
+def _semantics_options(rounding=True):
+    p = _Parser(add_help=False, allow_abbrev=False)
+    g = p.add_argument_group("semantics (--profile first, then each option below overrides it)")
+    g.add_argument("--profile", metavar="NAME", help="riscv, x86, arm, ml_dtypes, p3109, ocp, default")
+    if rounding:
+        g.add_argument("--rounding", "-r", metavar="MODE",
+                       help="rne rna rtz rup rdn rto sr-a sr-b sr-c, or TestFloat's near_even near_maxMag"
+                            " minMag max min odd (also -rnear_even ...); default rne")
+        g.add_argument("--sr-bits", type=_positive_int, metavar="N",
+                       help="random bits of stochastic rounding; R is then the last operand column")
+    g.add_argument("--tininess", choices=("after", "before"))
+    g.add_argument("-tininessafter", dest="tininess", action="store_const", const="after", help=argparse.SUPPRESS)
+    g.add_argument("-tininessbefore", dest="tininess", action="store_const", const="before",
+                   help=argparse.SUPPRESS)
+    g.add_argument("--exact", "-exact", dest="exact", action="store_const", const=True,
+                   help="float -> integer raises inexact (TestFloat -exact)")
+    g.add_argument("--notexact", "-notexact", dest="exact", action="store_const", const=False)
+    g.add_argument("--saturate", choices=("none", "finite", "propagate", "satnone", "default"),
+                   help="overflow policy (default: the target format's)")
+    g.add_argument("--ftz", action="store_const", const=True, help="flush tiny results to zero")
+    g.add_argument("--daz", action="store_const", const=True, help="read subnormal inputs as zero")
+    g.add_argument("--nan", choices=("canonical", "sign", "payload"), help="NaN result encoding")
+    g.add_argument("--invalid-int", choices=("saturate", "x86", "arm", "wrap"),
+                   help="float -> integer result for NaN and out of range")
+    g.add_argument("--nan-missing", choices=("max", "zero", "negzero", "error"),
+                   help="NaN into a format without NaN")
+    g.add_argument("--zero-missing", choices=("min", "nan"), help="zero into a format without zero")
+    g.add_argument("--p1-parity", choices=("code", "significand"), help="ties of precision-1 formats")
+    return p
+
+
+def _output_option():
+    p = _Parser(add_help=False, allow_abbrev=False)
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of standard output")
+    return p
+
+
+def _positive_int(text):
+    value = _count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    return value
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got '{text}'")
+    return value
+
+
+_KNOBS = ("tininess", "exact", "ftz", "daz", "nan", "invalid_int", "nan_missing", "zero_missing", "p1_parity")
+
+
+def build_context(args):
+    """The Context of the options: the profile first, then every explicit option."""
+    from .context import Context, canonical_rounding
+
+    changes = {k: getattr(args, k) for k in _KNOBS if getattr(args, k, None) is not None}
+    if getattr(args, "saturate", None) is not None:
+        changes["saturation"] = None if args.saturate == "default" else args.saturate
+    rounding = getattr(args, "rounding", None)
+    if rounding is not None:
+        changes["rounding"] = canonical_rounding(rounding)
+    sr_bits = getattr(args, "sr_bits", None)
+    if sr_bits is not None:
+        if changes.get("rounding") not in _STOCHASTIC:
+            raise RefnumError("--sr-bits only applies to stochastic rounding (--rounding sr-a, sr-b or sr-c)")
+        changes["sr_bits"] = sr_bits
+    return Context.profile(args.profile or "default", **changes)
+
+
+# -- formats, info, table, explain --------------------------------------------------------------
+
+_FAMILIES = (
+    ("p3109_k{K}p{P}{s|u}{e|f}", "IEEE P3109 v4.0 Binary{K}p{P}, signed/unsigned, extended/finite",
+     "p3109_k8p4se"),
+    ("ieee_k{K}p{P}", "IEEE 754 interchange-style format of K bits, precision P", "ieee_k12p5"),
+    ("e{W}m{M}[_b{B}][_fn|_fnuz|_fin][_nosub][_u]", "generic ExMy: bias, specials, subnormals, sign",
+     "e5m3_b11_fn"),
+    ("i{N} ui{N} int{N} uint{N}", "integers of 1..128 bits (two's complement when signed)", "i32"),
+    ("q{I}.{F} uq{I}.{F}", "fixed point, I integer bits (sign included), F fraction bits", "q1.7"),
+    ("{format}@{scale}", "any format times an exact rational scale (flexible bias)", "e4m3@1/448"),
+)
+
+
+def cmd_formats(args):
+    from .catalog import CATALOG, aliases_of
+
+    rows = [(f.name, str(f.k), f.spec, " ".join(aliases_of(f.name)) or "-") for f in CATALOG.values()]
+    name_w = max(len(r[0]) for r in rows)
+    spec_w = max(len(r[2]) for r in rows)
+    out = [f"{n:<{name_w}}  {b:>3}  {s:<{spec_w}}  aliases: {a}" for n, b, s, a in rows]
+    out.append("")
+    out.append("families (any parameters; 'refnum info NAME' for one):")
+    pattern_w = max(len(p) for p, _, _ in _FAMILIES)
+    out += [f"  {p:<{pattern_w}}  {d} (e.g. {e})" for p, d, e in _FAMILIES]
+    _print_lines(out)
+    return EXIT_OK
+
+
+def _format(name):
+    from .catalog import lookup
+    return lookup(name)
+
+
+def cmd_info(args):
+    from . import describe
+
+    fmt = _format(args.format)
+    lines = describe.scaled_info_lines(fmt) if fmt.kind == "scaled" else describe.info_lines(fmt)
+    _print_lines(lines)
+    return EXIT_OK
+
+
+def cmd_table(args):
+    from . import describe
+
+    fmt = _format(args.format)
+    if fmt.k > _TABLE_BITS:
+        raise RefnumError(f"{fmt.name} has 2**{fmt.k} codes; tables stop at {_TABLE_BITS} bits"
+                          f" (try 'refnum explain {args.format} CODE')")
+    if args.markdown:
+        sys.stdout.write(describe.markdown_table(fmt))
+        return EXIT_OK
+    rows = describe.value_rows(fmt)
+    bits_w = max(len(r[1]) for r in rows)
+    class_w = max(len(r[2]) for r in rows)
+    _print_lines(f"{h}  {b:<{bits_w}}  {k:<{class_w}}  {v}" for h, b, k, v in rows)
+    return EXIT_OK
+
+
+def cmd_explain(args):
+    from . import describe
+
+    fmt = _format(args.format)
+    ctx = build_context(args)
+    kind, operand = describe.read_code_or_value(fmt, args.operand)
+    if kind == "code":
+        lines = describe.explain_code_lines(fmt, operand)
+    else:
+        lines = describe.explain_value_lines(fmt, operand, ctx)
+    _print_lines(lines)
+    return EXIT_OK
+
+
+def _print_lines(lines):
+    write = sys.stdout.write
+    batch = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= _CHUNK_LINES:
+            write("\n".join(batch) + "\n")
+            batch = []
+    if batch:
+        write("\n".join(batch) + "\n")
+
+
+# -- run, gen, verify, suite ----------------------------------------------------------------
+
+class _Job:
+    """One function under one context: its line layout and its evaluator."""
+
+    def __init__(self, args):
+        from .vectors import functions, lines
+
+        self.function = functions.parse(args.function)
+        self.ctx = build_context(args)
+        self.stochastic = self.ctx.rounding in _STOCHASTIC
+        self.layout = lines.Layout(self.function.sources, self.function.result,
+                                   self.ctx.sr_bits if self.stochastic else 0)
+        self.evaluate = self.function.evaluator(self.ctx)
+
+    def vector_lines(self, rows):
+        """Complete vector lines for operand rows (R last when stochastic)."""
+        evaluate, format_line, arity = self.evaluate, self.layout.format_line, self.function.arity
+        if self.stochastic:
+            return (format_line(codes, *evaluate(codes[:arity], codes[arity])) for codes in rows)
+        return (format_line(codes, *evaluate(codes, 0)) for codes in rows)
+
+
+def _operand_rows(job, lines):
+    """Operand codes of each input line, checked: count, hex, range (errors name the line)."""
+    from .vectors.lines import check_count, parse_fields, records
+
+    layout = job.layout
+    expected, limits = layout.noperands, layout.limits
+    for number, fields in records(lines):
+        if len(fields) != expected:
+            check_count(number, fields, expected)
+        yield parse_fields(number, fields, limits, layout)
+
+
+def cmd_run(args):
+    job = _Job(args)
+    with _input(args.file) as lines, _output(args.output) as out:
+        _write_all(out, job.vector_lines(_operand_rows(job, lines)))
+    return EXIT_OK
+
+
+def cmd_gen(args):
+    job = _Job(args)
+    if job.function.arity != 1:
+        raise RefnumError(f"gen: {job.function.name}: only one-operand functions can be generated yet")
+    from .vectors.cases import operands
+
+    codes = operands(job.function.sources[0], level=args.level, seed=args.seed, count=args.count)
+    if job.stochastic:
+        draw = random.Random(f"refnum-sr-{args.seed}").getrandbits
+        nbits = job.ctx.sr_bits
+        rows = ([c, draw(nbits)] for c in codes)
+    else:
+        rows = ([c] for c in codes)
+    with _output(args.output) as out:
+        _write_all(out, job.vector_lines(rows))
+    return EXIT_OK
+
+
+def cmd_verify(args):
+    """Check each vector line; print mismatches TestFloat-style as found; exit 1 if any.
+
+    A line passes when refnum's result bits and IEEE flags both equal the file's
+    (no NaN or invalid-integer leniency: choose the matching --profile instead).
+    """
+    from .vectors.lines import IEEE_FLAGS, check_count, parse_fields, plural, records
+
+    job = _Job(args)
+    layout, evaluate, arity, stochastic = job.layout, job.evaluate, job.function.arity, job.stochastic
+    nops = layout.noperands
+    limits = layout.limits + (layout.result_limit, IEEE_FLAGS + 1)
+    detail = f" ({plural(nops, 'operand')}, result, flags)"
+    passed = failed = 0
+    with _input(args.file) as lines:
+        for number, fields in records(lines):
+            if len(fields) != nops + 2:
+                check_count(number, fields, nops + 2, "field", detail)
+            codes = parse_fields(number, fields, limits, layout)
+            expected, flags = evaluate(codes[:arity], codes[arity] if stochastic else 0)
+            got, got_flags = codes[nops], codes[nops + 1]
+            if got == expected and got_flags == flags & IEEE_FLAGS:
+                passed += 1
+                continue
+            failed += 1
+            if args.errors == 0 or failed <= args.errors:
+                print(_mismatch(number, layout, codes, expected, flags))
+    if args.errors and failed > args.errors:
+        print(f"({failed - args.errors} more mismatches not shown; --errors 0 shows all)")
+    print(f"{passed} passed, {failed} failed")
+    return EXIT_OK if failed == 0 else EXIT_MISMATCH
+
+
+def _mismatch(number, layout, codes, expected, flags):
+    """TestFloat's error line: operands, => what the file has, expected what refnum computes."""
+    from .context import Flag
+
+    nops, width = layout.noperands, layout.result_width
+    got, got_flags = codes[nops], codes[nops + 1]
+    return (f"line {number}: {layout.format_operands(codes[:nops])}  => {got:0{width}X} {Flag.letters(got_flags)}"
+            f"  expected {expected:0{width}X} {Flag.letters(flags)}")
+
+
+def cmd_suite(args):
+    try:
+        from .vectors.suite import write_suite
+    except ImportError:
+        raise RefnumError("suite: the conformance suite writer (refnum.vectors.suite) is not available") from None
+    write_suite(args.out, seed=args.seed)
+    return EXIT_OK
+
+
+def _write_all(out, lines):
+    batch = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= _CHUNK_LINES:
+            out.write("".join(batch))
+            batch = []
+    if batch:
+        out.write("".join(batch))
+
+
+@contextlib.contextmanager
+def _input(path):
+    """Lines of a file or of standard input ('-'); universal newlines, so \\r\\n reads as \\n."""
+    if path == "-":
+        yield sys.stdin
+        return
+    with open(path, encoding="latin-1", newline=None) as f:
+        yield f
+
+
+@contextlib.contextmanager
+def _output(path):
+    """Standard output, or a temporary file next to ``path`` that replaces it only on success."""
+    if path is None or path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as f:
+            yield f
+        os.chmod(tmp, 0o666 & ~_umask())                   # mkstemp makes it private
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+if __name__ == "__main__":                                  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""TestFloat's vector line format, read and written.
+
+A vector line (TestFloat 3e ``testfloat_gen <function>``) is::
+
+    <operand> [<operand> ...] <result> <flags>
+
+upper-case, fixed-width, zero-padded hex (no ``0x``), one space between fields,
+``\\n`` at the end.  Widths are the formats' hex digits (f16 4, f32 8, f64 16,
+i32 8, e4m3 2, tf32 5 ...); flags are two hex digits holding the IEEE 754 flags
+in TestFloat / RISC-V ``fflags`` order (bit 0 inexact ... bit 4 invalid) and
+nothing else.  For stochastic rounding refnum adds one operand column: the
+random integer R, ``ceil(N / 4)`` hex digits for N random bits.
+
+Readers accept what ``testfloat_ver`` accepts: lower-case hex, ``\\r\\n`` line
+ends, and any run of blanks between fields.  refnum additionally skips blank
+lines and lines that start with ``#`` (write TestFloat ``-prefix`` lines as
+``# ...`` to carry metadata).  Anything else that is not hex is an input error
+naming the line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import RefnumError
+
+IEEE_FLAGS = 0x1F
+_HEX_LINE = re.compile(r"[ \t]*[0-9A-Fa-f]+(?:[ \t]+[0-9A-Fa-f]+)*[ \t]*\r?\n?\Z")
+_HEX_FIELD = re.compile(r"[0-9A-Fa-f]+\Z")
+
+
+class Layout:
+    """The columns of one function's vector lines: operand formats, then result and flags."""
+
+    def __init__(self, operand_formats, result_format, sr_bits=0):
+        self.operand_formats = tuple(operand_formats)
+        self.result_format = result_format
+        self.sr_bits = sr_bits
+        self.noperands = len(self.operand_formats) + (1 if sr_bits else 0)
+        self.limits = tuple(1 << f.k for f in self.operand_formats) + ((1 << sr_bits,) if sr_bits else ())
+        self.widths = tuple(f.hex_digits for f in self.operand_formats) + (((sr_bits + 3) // 4,) if sr_bits else ())
+        self.result_width = result_format.hex_digits
+        self.result_limit = 1 << result_format.k
+        fields = [f"{{:0{w}X}}" for w in self.widths] + [f"{{:0{self.result_width}X}}", "{:02X}"]
+        self._line = (" ".join(fields) + "\n").format
+
+    def describe_column(self, i):
+        if i < len(self.operand_formats):
+            f = self.operand_formats[i]
+            return f"{f.name} ({f.k} bits)"
+        if i == len(self.operand_formats) and self.sr_bits:
+            return f"the random integer R ({self.sr_bits} bits)"
+        if i == self.noperands:
+            return f"result {self.result_format.name} ({self.result_format.k} bits)"
+        return "flags (5 bits)"
+
+    # -- writing ----------------------------------------------------------------
+    def format_operands(self, codes):
+        return " ".join(f"{c:0{w}X}" for c, w in zip(codes, self.widths))
+
+    def format_result(self, code, flags):
+        return f"{code:0{self.result_width}X} {flags & IEEE_FLAGS:02X}"
+
+    def format_line(self, codes, code, flags):
+        return self._line(*codes, code, flags & IEEE_FLAGS)
+
+
+def records(lines):
+    """(line number, fields) of every line that is not blank and not a ``#`` comment.
+
+    Fields are the raw hex strings; a line with anything but hex digits and
+    blanks raises RefnumError naming the line and the bad field.
+    """
+    match = _HEX_LINE.match
+    for number, line in enumerate(lines, 1):
+        if match(line):
+            yield number, line.split()
+            continue
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        bad = next((f for f in stripped.split() if not _HEX_FIELD.match(f)), stripped)
+        raise RefnumError(f"input line {number}: malformed hex '{_shorten(bad)}'"
+                          " (fields are bare hex digits separated by spaces)")
+
+
+def check_count(number, fields, expected, what="operand", detail=""):
+    got = len(fields)
+    if got != expected:
+        raise RefnumError(f"input line {number}: expected {plural(expected, what)}{detail}, got {got}")
+
+
+def parse_fields(number, fields, limits, layout):
+    """The integers of a line's hex fields, each checked against its column's limit."""
+    codes = [int(f, 16) for f in fields]
+    for code, limit in zip(codes, limits):
+        if code >= limit:
+            column = next(i for i, (c, lim) in enumerate(zip(codes, limits)) if c >= lim)
+            raise RefnumError(f"input line {number}: {codes[column]:X} is out of range for "
+                              f"{layout.describe_column(column)}")
+    return codes
+
+
+def plural(n, what):
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _shorten(text, limit=40):
+    return text if len(text) <= limit else text[:limit] + "..."
