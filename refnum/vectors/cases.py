@@ -184,8 +184,11 @@ def _signs(f):
 
 def _float_patterns(f, level):
     sigs = _significand_patterns(f.m, level)
-    return [sign | (e << f.m) | t
+    pats = [sign | (e << f.m) | t
             for e in _exponent_fields(f, level) for t in sigs for sign in _signs(f)]
+    if f.has_nan:                                   # the canonical quiet NaN, both signs
+        pats += [f.canonical_nan | sign for sign in _signs(f)]
+    return pats
 
 
 def _weighted_field(f, rng):
