@@ -1,0 +1,216 @@
+"""Regenerate the generated blocks of the ``spec/`` chapters from refnum itself.
+
+Value tables, parameter tables, the profile table and the flag byte are never typed
+by hand: each lives between an opening marker comment and its closing partner, and
+this script rewrites what lies between them.
+
+=================================================  ==========================================
+marker                                             block
+=================================================  ==========================================
+``<!-- table:FORMAT -->`` ... ``<!-- /table -->``    every code of FORMAT with its exact value
+                                                   (``refnum.describe.markdown_table``)
+``<!-- params:F1,F2 -->`` ... ``<!-- /params -->``   one row of parameters per format
+``<!-- profiles -->`` ... ``<!-- /profiles -->``     every Context knob under every profile
+``<!-- flags -->`` ... ``<!-- /flags -->``           the flag byte (``refnum.Flag``)
+=================================================  ==========================================
+
+Usage::
+
+    python spec/generate.py            # rewrite every chapter in place
+    python spec/generate.py --check    # exit 1 and name the stale chapters
+
+The output depends only on the catalogue, the profiles and the code: running it
+twice gives the same bytes (``tests/test_spec.py`` checks that every chapter is
+current).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import re
+import sys
+
+from refnum import PROFILES, Context, Flag, lookup
+from refnum.catalog import aliases_of
+from refnum.describe import markdown_table
+from refnum.formats import FloatFormat
+
+SPEC_DIR = pathlib.Path(__file__).resolve().parent
+
+BLOCK = re.compile(r"<!-- (table|params|profiles|flags)(?::([^ ]*))? -->\n(.*?)<!-- /\1 -->", re.S)
+OPENING = re.compile(r"<!-- (table|params|profiles|flags)(?::[^ ]*)? -->")
+
+# What a profile changes is shown in bold; the knob's meaning is one line of prose.
+KNOB_MEANING = {
+    "rounding": "rounding-direction (rounding.md)",
+    "saturation": "overflow policy; `None` = the target format's catalog default (overflow.md)",
+    "tininess": "when a tiny result is detected (tininess.md)",
+    "ftz": "flush tiny results to zero (tininess.md)",
+    "daz": "read subnormal operands as zero (tininess.md)",
+    "nan": "how a NaN result is encoded",
+    "nan_sign": "sign bit of a NaN that refnum creates",
+    "nan_missing": "NaN into a format without NaN (FP4, FP6)",
+    "zero_missing": "zero into a format without zero (E8M0)",
+    "p1_parity": "which neighbour is even for precision-1 formats",
+    "invalid_int": "integer result of an invalid float-to-integer conversion",
+    "exact": "float-to-integer conversions raise inexact",
+    "sr_bits": "random bits N of a stochastic rounding",
+}
+
+FLAG_LETTER = {"INEXACT": "x", "UNDERFLOW": "u", "OVERFLOW": "o", "DIVBYZERO": "i", "INVALID": "v"}
+FLAG_SOURCE = {"INEXACT": "IEEE 754-2019 §7.6", "UNDERFLOW": "IEEE 754-2019 §7.5",
+               "OVERFLOW": "IEEE 754-2019 §7.4", "DIVBYZERO": "IEEE 754-2019 §7.3",
+               "INVALID": "IEEE 754-2019 §7.2", "SATURATED": "refnum only (never in TestFloat lines)"}
+
+
+# -- rendering one block ------------------------------------------------------------
+
+def magnitude(s, q):
+    """A short exact spelling of ``s * 2**q`` (s > 0): a decimal when it is short, else powers of two."""
+    if 0 <= q and s.bit_length() + q <= 40:
+        return str(s << q)
+    if -24 <= q < 0 and s & (s - 1):
+        text = _decimal(s, q)
+        if len(text) <= 12:
+            return text
+    shift = (s & -s).bit_length() - 1
+    s, q = s >> shift, q + shift
+    if s == 1:
+        return f"2^{q}"
+    top = s.bit_length() - 1
+    if s == (1 << (top + 1)) - 1:               # all ones: (2 - 2^-top) * 2^e
+        return f"(2 - 2^-{top}) * 2^{q + top}"
+    return f"{s} * 2^{q}"
+
+
+def _decimal(s, q):
+    digits = str(s * 5 ** -q).rjust(-q + 1, "0")
+    return (digits[:q] + "." + digits[q:]).rstrip("0").rstrip(".")
+
+
+def float_params_row(fmt):
+    hexw = fmt.hex_digits
+    layout = f"{int(fmt.signed)}/{fmt.w}/{fmt.m}"
+    max_finite = magnitude(fmt.smax, fmt.qmax)
+    min_normal = magnitude(1, fmt.emin)
+    has_subnormals = fmt.zero and fmt.subnormals and fmt.m > 0
+    min_sub = magnitude(1, fmt.emin - fmt.m) if has_subnormals else "-"
+    inf = (f"0x{fmt.inf_code:0{hexw}X}" + (f", 0x{fmt.inf_code | fmt.sign_bit:0{hexw}X}" if fmt.signed else "")
+           if fmt.has_inf else "none")
+    if fmt.nan == "ieee":
+        nan = f"E all ones, T != 0 (canonical 0x{fmt.canonical_nan:0{hexw}X})"
+    elif fmt.nan == "top":
+        nan = f"0x{fmt.canonical_nan:0{hexw}X}" + (f", 0x{fmt.canonical_nan | fmt.sign_bit:0{hexw}X}"
+                                                     if fmt.signed else "")
+    elif fmt.nan == "negzero":
+        nan = f"0x{fmt.canonical_nan:0{hexw}X} only"
+    else:
+        nan = "none"
+    zero = "none" if not fmt.zero else ("+0, -0" if fmt.negzero else "+0 only")
+    cells = [f"`{fmt.name}`", " ".join(f"`{a}`" for a in aliases_of(fmt.name)) or "-", str(fmt.k), layout,
+             str(fmt.bias), max_finite, min_normal, min_sub, zero, inf, nan, fmt.saturation]
+    return "| " + " | ".join(cells) + " |"
+
+
+def fixed_params_row(fmt):
+    lo, hi = fmt.decode(fmt.code_of(fmt.lo)), fmt.decode(fmt.code_of(fmt.hi))
+    step = magnitude(1, -fmt.frac)
+    cells = [f"`{fmt.name}`", " ".join(f"`{a}`" for a in aliases_of(fmt.name)) or "-", str(fmt.width),
+             "yes" if fmt.signed else "no", str(fmt.frac), step, f"{lo} .. {hi}"]
+    return "| " + " | ".join(cells) + " |"
+
+
+def render_params(names):
+    formats = [lookup(n) for n in names.split(",")]
+    if all(isinstance(f, FloatFormat) for f in formats):
+        head = ["| format | aliases | bits | S/E/M | bias | max finite | min normal | min subnormal | zeros "
+                "| Inf | NaN | default saturation |", "|---" * 12 + "|"]
+        rows = [float_params_row(f) for f in formats]
+    elif all(f.kind == "fixed" for f in formats):
+        head = ["| format | aliases | bits | signed | fraction bits | step | range |", "|---" * 7 + "|"]
+        rows = [fixed_params_row(f) for f in formats]
+    else:
+        raise ValueError(f"params block mixes kinds: {names}")
+    return "\n".join(head + rows) + "\n"
+
+
+def render_profiles():
+    names = list(PROFILES)
+    default = Context()
+    knobs = [f.name for f in dataclasses.fields(Context) if f.name != "name"]
+    lines = ["| knob | " + " | ".join(f"`{n}`" for n in names) + " | meaning |",
+             "|---" * (len(names) + 2) + "|"]
+    for knob in knobs:
+        cells = []
+        for name in names:
+            value = getattr(Context.profile(name), knob)
+            text = f"`{value}`"
+            cells.append(f"**{text}**" if value != getattr(default, knob) else text)
+        lines.append(f"| `{knob}` | " + " | ".join(cells) + f" | {KNOB_MEANING.get(knob, '')} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_flags():
+    lines = ["| bit | mask | flag | TestFloat letter | defined by |", "|---|---|---|---|---|"]
+    for flag in Flag:
+        bit = int(flag).bit_length() - 1
+        lines.append(f"| {bit} | `0x{int(flag):02X}` | {flag.name} | {FLAG_LETTER.get(flag.name, '-')} "
+                     f"| {FLAG_SOURCE.get(flag.name, 'refnum')} |")
+    return "\n".join(lines) + "\n"
+
+
+def render(kind, arg):
+    """The body of one generated block."""
+    if kind == "table":
+        return markdown_table(lookup(arg))
+    if kind == "params":
+        return render_params(arg)
+    if kind == "profiles":
+        return render_profiles()
+    return render_flags()
+
+
+# -- rewriting a chapter --------------------------------------------------------------
+
+def blocks(text):
+    """(kind, argument) of every generated block in a chapter, in order."""
+    found = [(m[1], m[2]) for m in BLOCK.finditer(text)]
+    if len(found) != len(OPENING.findall(text)):
+        raise ValueError("an opening marker has no closing partner")
+    return found
+
+
+def regenerate(text):
+    """The chapter with every generated block rewritten.
+
+    >>> regenerate("a\\n<!-- table:e2m1 -->\\nstale\\n<!-- /table -->\\nb").splitlines()[4]
+    '| 0 | `0.00.0` | zero | 0 |'
+    """
+    blocks(text)
+    return BLOCK.sub(lambda m: m[0][:m.start(3) - m.start()] + render(m[1], m[2]) + f"<!-- /{m[1]} -->", text)
+
+
+def chapters():
+    return sorted(SPEC_DIR.glob("*.md"))
+
+
+def main(argv):
+    check = "--check" in argv
+    stale = []
+    for path in chapters():
+        text = path.read_text(encoding="utf-8")
+        new = regenerate(text)
+        if new != text:
+            stale.append(path.name)
+            if not check:
+                path.write_text(new, encoding="utf-8")
+    if check and stale:
+        print("stale generated blocks in: " + ", ".join(stale) + " (run python spec/generate.py)")
+        return 1
+    print(("rewrote " if stale else "up to date: ") + ", ".join(stale or [p.name for p in chapters()]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
