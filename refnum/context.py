@@ -59,6 +59,7 @@ _CHOICES = {
     "nan": ("canonical", "sign", "payload"),
     "nan_missing": ("max", "zero", "negzero", "error"),
     "zero_missing": ("min", "nan"),
+    "lowest_binade": ("exact", "subnormal"),
     "p1_parity": ("code", "significand"),
     "invalid_int": ("saturate", "x86", "arm", "wrap"),
 }
@@ -103,6 +104,12 @@ class Context:
                   the NaN's sign flipped), error
     zero_missing  exact zero into a format without zero (E8M0): min (2**-127:
                   torch, TE, MX zero blocks) or nan (ml_dtypes)
+    lowest_binade how a precision-1 format without zero (E8M0) rounds a value
+                  between its smallest value 2**emin and 2**(emin+1): exact
+                  (between those two neighbours) or subnormal (ml_dtypes: as
+                  if that binade were IEEE subnormals whose only value, the
+                  lowest code, were zero: to nearest, everything above 2**emin
+                  goes up to 2**(emin+1))
     p1_parity     which neighbour is "even" for precision-1 formats (E8M0,
                   Binary8p1*): code (P3109 CodeIsEven: parity of the code) or
                   significand (the implicit bit counts as the LSB, so ties go
@@ -125,6 +132,7 @@ class Context:
     nan_sign: int = 0
     nan_missing: str = "max"
     zero_missing: str = "min"
+    lowest_binade: str = "exact"
     p1_parity: str = "code"
     invalid_int: str = "saturate"
     exact: bool = False
@@ -169,7 +177,7 @@ PROFILES = {
     "x86": dict(nan="payload", nan_sign=1, invalid_int="x86", tininess="after"),
     "arm": dict(nan="canonical", nan_sign=0, invalid_int="arm", tininess="before"),
     "ml_dtypes": dict(saturation="none", nan="sign", nan_missing="negzero", zero_missing="nan",
-                      p1_parity="significand"),
+                      p1_parity="significand", lowest_binade="subnormal"),
     "p3109": dict(saturation="satnone", nan="canonical", p1_parity="code"),
     "ocp": dict(saturation="finite", nan="canonical", nan_missing="max", zero_missing="min"),
 }

@@ -133,6 +133,9 @@ def _project_float(fmt, ctx, v, rand):
     mode = ctx.rounding
     if r:
         flags = INEXACT
+        if _lowest_binade_as_subnormal(fmt, ctx, e):   # round between "0" (the lowest code) and 2**(emin+1)
+            q += 1
+            s, r, d = split(num, exp, den, q)
         if round_away(mode, sign, _code_is_even(fmt, ctx, s, q), r, d, rand, ctx.sr_bits):
             s += 1
             if s >> fmt.p:                    # carried into the next binade
@@ -164,6 +167,14 @@ def _is_tiny(fmt, ctx, e, v, rand):
     return s >> fmt.p == 0
 
 
+def _lowest_binade_as_subnormal(fmt, ctx, e):
+    """Whether ``ctx.lowest_binade == "subnormal"`` applies to an inexact value in the
+    lowest binade [2**emin, 2**(emin+1)) of a precision-1 format without zero (E8M0):
+    ml_dtypes rounds it like an IEEE subnormal binade whose only value, code 0,
+    stands for zero; the result keeps the real meaning of the code (2**emin)."""
+    return ctx.lowest_binade == "subnormal" and e == fmt.emin and not fmt.zero and fmt.m == 0
+
+
 def _zero(fmt, sign):
     return fmt.sign_bit if sign and fmt.negzero else 0
 
@@ -179,7 +190,10 @@ def _exact_zero(fmt, ctx, sign):
 def _underflow_to_zero(fmt, ctx, sign, flags):
     if fmt.zero:
         return _zero(fmt, sign), flags
-    return fmt.encode_finite(0, 1, fmt.emin), flags | UNDERFLOW | INEXACT
+    flags |= UNDERFLOW | INEXACT
+    if sign and not fmt.signed:       # no zero to land on: -2**emin is below the lowest value
+        return _below_lowest(fmt, ctx, flags)
+    return fmt.encode_finite(0, 1, fmt.emin), flags
 
 
 def _saturated(fmt, sign, flags):
