@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import random
 import sys
@@ -127,43 +128,55 @@ def _build_parser():
     parser.set_defaults(command=None)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
-    def command(name, handler, help_text, parents=()):
+    def command(name, handler, help_text, parents=(), epilog=None):
         p = sub.add_parser(name, help=help_text, description=help_text, parents=list(parents),
-                           allow_abbrev=False)
+                           allow_abbrev=False, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(command=handler)
         return p
 
     command("formats", cmd_formats, "list every catalog format, one line each")
-    command("info", cmd_info, "parameters, special codes and range of a format").add_argument("format")
+    command("info", cmd_info, "parameters, special codes and range of a format").add_argument(
+        "format", metavar="FORMAT")
     p = command("table", cmd_table, "every code of a format (<= 16 bits) with its exact value")
-    p.add_argument("format")
+    p.add_argument("format", metavar="FORMAT")
     p.add_argument("--markdown", action="store_true", help="write a Markdown table")
     p = command("explain", cmd_explain, "bit fields, exact value and neighbours of a code, "
                 "or how a value rounds in each mode", [_semantics_options(rounding=False)])
-    p.add_argument("format")
+    p.add_argument("format", metavar="FORMAT")
     p.add_argument("operand", metavar="CODE|VALUE",
                    help="a code (0x7E, 7E) or a value (465, 0.1, 0x1.8p-3, inf); bare digits are a value")
     p = command("run", cmd_run, "read operand lines, write complete vector lines",
-                [_semantics_options(), _output_option()])
-    p.add_argument("function")
-    p.add_argument("file", nargs="?", default="-", help="operand lines (default: standard input)")
+                [_semantics_options(), _output_option()], _LINES_HELP)
+    p.add_argument("function", metavar="FUNCTION", help="e.g. f32_to_f16, f16_to_i32, e4m3_to_bf16")
+    p.add_argument("file", metavar="FILE", nargs="?", default="-", help="operand lines (default: standard input)")
     p = command("gen", cmd_gen, "generate cases (exhaustive for <= 16-bit sources) as vector lines",
-                [_semantics_options(), _output_option()])
-    p.add_argument("function")
+                [_semantics_options(), _output_option()], _LINES_HELP)
+    p.add_argument("function", metavar="FUNCTION")
     p.add_argument("--level", "-level", type=int, choices=(1, 2), default=1, help="TestFloat-style level")
     p.add_argument("--seed", "-seed", type=int, default=1, help="seed of the generators (default 1)")
     p.add_argument("-n", "--count", dest="count", type=_positive_int, metavar="COUNT",
                    help="number of cases (default: every code for <= 16-bit sources, else the level's)")
     p = command("verify", cmd_verify, "check vector lines against refnum; last line 'N passed, M failed'",
-                [_semantics_options()])
-    p.add_argument("function")
-    p.add_argument("file", help="vector lines ('-' for standard input)")
+                [_semantics_options()], _LINES_HELP)
+    p.add_argument("function", metavar="FUNCTION")
+    p.add_argument("file", metavar="FILE", help="vector lines ('-' for standard input)")
     p.add_argument("--errors", "-errors", type=_count, default=20, metavar="N",
                    help="print at most N mismatches (default 20; 0 = all)")
     p = command("suite", cmd_suite, "write the conformance vector corpus")
     p.add_argument("--out", default="vectors", metavar="DIR", help="output folder (default: vectors)")
     p.add_argument("--seed", type=int, default=1)
     return parser
+
+
+_LINES_HELP = """\
+vector lines (TestFloat's): operands result flags, upper-case fixed-width hex, one
+space apart; flags are 2 hex digits, bit 0 inexact, 1 underflow, 2 overflow,
+3 divide-by-zero, 4 invalid.  With stochastic rounding (--rounding sr-a/sr-b/sr-c
+--sr-bits N) the random integer R is one more operand column, the last.  Input may
+use lower-case hex and \\r\\n; blank lines and lines starting with '#' are skipped.
+gen draws R for line i as the i-th random.Random(f"refnum-sr-{seed}").getrandbits(N).
+
+exit status: 0 ok, 1 verify found mismatches, 2 usage or input error."""
 
 
 def _semantics_options(rounding=True):
@@ -454,7 +467,15 @@ def _write_all(out, lines):
 def _input(path):
     """Lines of a file or of standard input ('-'); universal newlines, so \\r\\n reads as \\n."""
     if path == "-":
-        yield sys.stdin
+        buffer = getattr(sys.stdin, "buffer", None)
+        if buffer is None:                                  # already text (tests, embedding)
+            yield sys.stdin
+            return
+        text = io.TextIOWrapper(buffer, encoding="latin-1", newline=None)
+        try:
+            yield text
+        finally:
+            text.detach()                                   # leave sys.stdin open
         return
     with open(path, encoding="latin-1", newline=None) as f:
         yield f

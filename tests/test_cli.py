@@ -519,3 +519,31 @@ def test_console_script_smoke():
         pytest.skip("the refnum console script is not on PATH (package not installed)")
     done = subprocess.run([exe, "gen", "e2m1_to_f16"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and len(done.stdout.splitlines()) == 16
+
+
+# -- suite ------------------------------------------------------------------------------------------------------
+
+def test_suite_passes_out_and_seed_to_write_suite(monkeypatch, tmp_path):
+    suite = pytest.importorskip("refnum.vectors.suite")
+    calls = []
+    monkeypatch.setattr(suite, "write_suite", lambda outdir, *, seed=1, **kw: calls.append((outdir, seed)))
+    assert cli("suite", "--out", tmp_path / "corpus", "--seed", "7") == (0, "", "")
+    assert cli("suite") == (0, "", "")
+    assert calls == [(str(tmp_path / "corpus"), 7), ("vectors", 1)]
+
+
+def test_suite_write_error_is_one_line(monkeypatch):
+    suite = pytest.importorskip("refnum.vectors.suite")
+
+    def refuse(outdir, *, seed=1, **kw):
+        raise PermissionError(13, "Permission denied", outdir)
+
+    monkeypatch.setattr(suite, "write_suite", refuse)
+    assert_input_error(*cli("suite", "--out", "/read-only/corpus"), "cannot access '/read-only/corpus'")
+
+
+@pytest.mark.slow
+def test_suite_writes_a_corpus(tmp_path):
+    pytest.importorskip("refnum.vectors.suite")
+    assert cli("suite", "--out", tmp_path)[0] == 0
+    assert (tmp_path / "MANIFEST.json").exists()

@@ -80,7 +80,7 @@ def records(lines):
         if not stripped or stripped.startswith("#"):
             continue
         bad = next((f for f in stripped.split() if not _HEX_FIELD.match(f)), stripped)
-        raise RefnumError(f"input line {number}: malformed hex '{_shorten(bad)}'"
+        raise RefnumError(f"input line {number}: malformed hex {ascii(_shorten(bad))}"
                           " (fields are bare hex digits separated by spaces)")
 
 
