@@ -193,3 +193,8 @@ def test_operands_with_random_on_wide_source():
     assert pairs == operands_with_random("f32", 5, seed=2)
     assert [r for _, r in pairs] != [r for _, r in operands_with_random("f32", 5, seed=3)]
     assert len({r for _, r in pairs}) == 32
+
+
+@pytest.mark.parametrize("name", WIDE + ["e17m0_fin", "p3109_k20p1se"])
+def test_level2_is_never_shorter_than_level1(name):
+    assert len(operands(name, level=2)) >= len(operands(name, level=1))

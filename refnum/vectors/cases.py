@@ -29,7 +29,9 @@ restated for any float layout ``(w, m, bias)`` and for fixed point:
 Reproducibility.  Every random choice comes from one ``random.Random(seed)``
 owned by the call; the stream is: pattern 0, its random cases, pattern 1, its
 random cases, ..., the last pattern and its random cases, then the boundary
-codes (those that are not patterns already).  ``count`` sets the length of the stream: fewer cases than
+codes (those that are not patterns already).  A level's list is one pass of
+its stream, and never shorter than the level below (formats with few
+significand bits have little for level 2 to add, so their stream goes on).  ``count`` sets the length of the stream: fewer cases than
 the level gives is a prefix of the level's list; more cycles through the
 patterns again while the random draws continue (so no line repeats exactly,
 much as TestFloat's ``-n`` does).  For sources of at most 16 bits ``count``
@@ -122,8 +124,13 @@ def _operands(fmt, level, count, rng):
         return _exhaustive(fmt, count, rng)
     pats, bounds = _bit_patterns(fmt, level), _extra_boundaries(fmt, level)
     per = RANDOM_PER_PATTERN[level]
-    n = count if count is not None else len(pats) * (1 + per) + len(bounds)
+    n = count if count is not None else max(_natural_length(fmt, lv) for lv in LEVELS if lv <= level)
     return list(itertools.islice(_stream(_base(fmt), pats, bounds, per, rng), n))
+
+
+def _natural_length(fmt, level):
+    """One pass of the stream: every pattern with its random cases, then the boundaries."""
+    return len(_bit_patterns(fmt, level)) * (1 + RANDOM_PER_PATTERN[level]) + len(_extra_boundaries(fmt, level))
 
 
 def _stream(base, pats, bounds, per, rng):
