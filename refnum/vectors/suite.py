@@ -202,6 +202,7 @@ def _write_atomic(path, data):
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o644)                # mkstemp makes 0600; a published file is world-readable
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
