@@ -52,6 +52,7 @@ KNOB_MEANING = {
     "nan_sign": "sign bit of a NaN that refnum creates",
     "nan_missing": "NaN into a format without NaN (FP4, FP6)",
     "zero_missing": "zero into a format without zero (E8M0)",
+    "lowest_binade": "rounding in the lowest binade of a precision-1 format without zero (E8M0)",
     "p1_parity": "which neighbour is even for precision-1 formats",
     "invalid_int": "integer result of an invalid float-to-integer conversion",
     "exact": "float-to-integer conversions raise inexact",
