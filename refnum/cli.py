@@ -356,29 +356,19 @@ class _Job:
         self.evaluate = self.function.evaluator(self.ctx)
 
     def vector_lines(self, rows):
-        """Complete vector lines for operand rows (R last when stochastic)."""
+        """Complete vector lines for (line number, operand codes) rows, R last when stochastic."""
         evaluate, format_line, arity = self.evaluate, self.layout.format_line, self.function.arity
         if self.stochastic:
-            return (format_line(codes, *evaluate(codes[:arity], codes[arity])) for codes in rows)
-        return (format_line(codes, *evaluate(codes, 0)) for codes in rows)
-
-
-def _operand_rows(job, lines):
-    """Operand codes of each input line, checked: count, hex, range (errors name the line)."""
-    from .vectors.lines import check_count, parse_fields, records
-
-    layout = job.layout
-    expected, limits = layout.noperands, layout.limits
-    for number, fields in records(lines):
-        if len(fields) != expected:
-            check_count(number, fields, expected)
-        yield parse_fields(number, fields, limits, layout)
+            return (format_line(codes, *evaluate(codes[:arity], codes[arity])) for _, codes in rows)
+        return (format_line(codes, *evaluate(codes, 0)) for _, codes in rows)
 
 
 def cmd_run(args):
     job = _Job(args)
+    from .vectors.lines import read_operands
+
     with _input(args.file) as lines, _output(args.output) as out:
-        _write_all(out, job.vector_lines(_operand_rows(job, lines)))
+        _write_all(out, job.vector_lines(read_operands(lines, job.layout)))
     return EXIT_OK
 
 
@@ -392,9 +382,9 @@ def cmd_gen(args):
     if job.stochastic:
         draw = random.Random(f"refnum-sr-{args.seed}").getrandbits
         nbits = job.ctx.sr_bits
-        rows = ([c, draw(nbits)] for c in codes)
+        rows = ((i, [c, draw(nbits)]) for i, c in enumerate(codes, 1))
     else:
-        rows = ([c] for c in codes)
+        rows = ((i, [c]) for i, c in enumerate(codes, 1))
     with _output(args.output) as out:
         _write_all(out, job.vector_lines(rows))
     return EXIT_OK
@@ -406,22 +396,16 @@ def cmd_verify(args):
     A line passes when refnum's result bits and IEEE flags both equal the file's
     (no NaN or invalid-integer leniency: choose the matching --profile instead).
     """
-    from .vectors.lines import IEEE_FLAGS, check_count, parse_fields, plural, records
+    from .vectors.lines import IEEE_FLAGS, read_vectors
 
     job = _Job(args)
     layout, evaluate, arity, stochastic = job.layout, job.evaluate, job.function.arity, job.stochastic
     nops = layout.noperands
-    limits = layout.limits + (layout.result_limit, IEEE_FLAGS + 1)
-    detail = f" ({plural(nops, 'operand')}, result, flags)"
     passed = failed = 0
     with _input(args.file) as lines:
-        for number, fields in records(lines):
-            if len(fields) != nops + 2:
-                check_count(number, fields, nops + 2, "field", detail)
-            codes = parse_fields(number, fields, limits, layout)
+        for number, codes in read_vectors(lines, layout):
             expected, flags = evaluate(codes[:arity], codes[arity] if stochastic else 0)
-            got, got_flags = codes[nops], codes[nops + 1]
-            if got == expected and got_flags == flags & IEEE_FLAGS:
+            if codes[nops] == expected and codes[nops + 1] == flags & IEEE_FLAGS:
                 passed += 1
                 continue
             failed += 1

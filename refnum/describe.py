@@ -146,7 +146,7 @@ def _neighbour_code(fmt, value, up):
         return None
     if value.is_inf:
         base = _base(fmt)
-        if bool(value.sign) != up and isinstance(base, FloatFormat) and (base.signed or not value.sign):
+        if bool(value.sign) == up and isinstance(base, FloatFormat) and (base.signed or not value.sign):
             return base.max_code(value.sign)                 # nextUp(-Inf) = -max, nextDown(+Inf) = max
         return None
     step = _smallest_gap(fmt)
@@ -160,6 +160,12 @@ def _strictly_beyond(fmt, value, up):
     ctx = DEFAULT.replace(rounding="rup" if up else "rdn", saturation="none")
     code, flags = project(value, fmt, ctx)
     got = fmt.decode(code)
+    base = _base(fmt)
+    if flags & Flag.INVALID and not isinstance(base, FloatFormat):      # beyond an integer range
+        below_range = value.sign == 1
+        if up == below_range:
+            return base.code_of(base.lo if below_range else base.hi)
+        return None
     if got.is_nan or flags & Flag.INVALID:
         return None
     if got.is_inf:
@@ -173,7 +179,10 @@ _LONG_DECIMAL = 24
 
 def _value_text(fmt, code):
     """The exact value of a code: decimal, or hex float when the decimal is very long."""
-    value = fmt.decode(code)
+    return _number_text(fmt.decode(code))
+
+
+def _number_text(value):
     text = str(value)
     if len(text) > _LONG_DECIMAL and value.is_finite and value.den == 1:
         return value.hex()
@@ -287,7 +296,7 @@ def _bracket_lines(fmt, value):
         lo, hi = fmt.decode(below), fmt.decode(above)
         if lo.is_finite and hi.is_finite:
             mid = Value.from_fraction((lo.to_fraction() + hi.to_fraction()) / 2)
-            lines.append(f"midpoint: {mid} (ties between the two)")
+            lines.append(f"midpoint: {_number_text(mid)} (ties between the two)")
     lines += _overflow_lines(fmt, value)
     return lines
 
@@ -306,5 +315,5 @@ def _overflow_lines(fmt, value):
     if abs(value.to_fraction()) <= top:
         return []
     threshold = (Fraction(2 * base.smax + 1, 2)) * Fraction(2) ** base.qmax * scale
-    return [f"largest finite: {Value.from_fraction(top)}; rne and rna overflow from "
-            f"{Value.from_fraction(threshold)} (max + ulp/2) on"]
+    return [f"largest finite magnitude: {_number_text(Value.from_fraction(top))}; rne and rna overflow "
+            f"from magnitude {_number_text(Value.from_fraction(threshold))} (max + ulp/2) on"]

@@ -211,6 +211,31 @@ def test_explain_binary16_neighbours_of_negative_zero():
     assert "next down: 0x8001 = -0x1p-24" in out
 
 
+def test_explain_infinities_have_one_neighbour():
+    rc, out, _ = cli("explain", "f16", "0x7c00")              # IEEE 754 §5.3.1: nextDown(+Inf) = max
+    assert "class: inf" in out and "next down: 0x7BFF = 65504" in out and "next up: none" in out
+    rc, out, _ = cli("explain", "e5m2", "0xFC")               # OFP8 E5M2: -Inf; -57344 = -1.75 * 2**15
+    assert "next up: 0xFB = -57344" in out and "next down: none" in out
+
+
+def test_explain_integer_values_beyond_the_range():
+    rc, out, _ = cli("explain", "i8", "300")
+    assert rc == 0 and "below: 0x7F = 127" in out and "above: none" in out
+    rc, out, _ = cli("explain", "i8", "-300")
+    assert "below: none" in out and "above: 0x80 = -128" in out
+    rc, out, _ = cli("explain", "i8", "2.5")
+    rows = rounding_rows(out)
+    assert rows["rne"][0] == "0x02" and rows["rna"][0] == "0x03" and rows["rto"][0] == "0x03"
+
+
+@pytest.mark.parametrize("argv", [("explain", "e4m3", "-465"), ("explain", "e4m3", "--", "-465"),
+                                  ("explain", "--saturate", "finite", "e4m3", "-465")])
+def test_explain_negative_values_are_not_options(argv):
+    rc, out, err = cli(*argv)
+    assert rc == 0, err
+    assert rounding_rows(out)["rne"] == ("0xFE", "..o.x", "-448")
+
+
 @pytest.mark.parametrize("text", ["0.1", "-0.1", "1/3", "0x1.8p-3", "-0x1.4p+2", "65504", "-inf"])
 def test_explain_value_rne_matches_struct_half(text):
     # One rounding text -> binary64 first; none of these lands on a binary16 midpoint.

@@ -41,8 +41,7 @@ class Layout:
         self.widths = tuple(f.hex_digits for f in self.operand_formats) + (((sr_bits + 3) // 4,) if sr_bits else ())
         self.result_width = result_format.hex_digits
         self.result_limit = 1 << result_format.k
-        fields = [f"{{:0{w}X}}" for w in self.widths] + [f"{{:0{self.result_width}X}}", "{:02X}"]
-        self._line = (" ".join(fields) + "\n").format
+        self._template = " ".join(f"%0{w}X" for w in self.widths + (self.result_width, 2)) + "\n"
 
     def describe_column(self, i):
         if i < len(self.operand_formats):
@@ -58,47 +57,46 @@ class Layout:
     def format_operands(self, codes):
         return " ".join(f"{c:0{w}X}" for c, w in zip(codes, self.widths))
 
-    def format_result(self, code, flags):
-        return f"{code:0{self.result_width}X} {flags & IEEE_FLAGS:02X}"
-
     def format_line(self, codes, code, flags):
-        return self._line(*codes, code, flags & IEEE_FLAGS)
+        return self._template % (*codes, code, flags & IEEE_FLAGS)
 
 
-def records(lines):
-    """(line number, fields) of every line that is not blank and not a ``#`` comment.
+def read_operands(lines, layout):
+    """(line number, codes) of each operand line: the operands, R last when stochastic."""
+    return _read(lines, layout.limits, plural(layout.noperands, "operand"), layout)
 
-    Fields are the raw hex strings; a line with anything but hex digits and
-    blanks raises RefnumError naming the line and the bad field.
+
+def read_vectors(lines, layout):
+    """(line number, codes) of each vector line: operands, result, flags."""
+    limits = layout.limits + (layout.result_limit, IEEE_FLAGS + 1)
+    what = f"{plural(len(limits), 'field')} ({plural(layout.noperands, 'operand')}, result, flags)"
+    return _read(lines, limits, what, layout)
+
+
+def _read(lines, limits, what, layout):
+    """Skip blank and ``#`` lines; check every other line's hex, field count and ranges.
+
+    Each failure is a RefnumError naming the input line.
     """
-    match = _HEX_LINE.match
+    match, expected = _HEX_LINE.match, len(limits)
     for number, line in enumerate(lines, 1):
-        if match(line):
-            yield number, line.split()
-            continue
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        bad = next((f for f in stripped.split() if not _HEX_FIELD.match(f)), stripped)
-        raise RefnumError(f"input line {number}: malformed hex {ascii(_shorten(bad))}"
-                          " (fields are bare hex digits separated by spaces)")
-
-
-def check_count(number, fields, expected, what="operand", detail=""):
-    got = len(fields)
-    if got != expected:
-        raise RefnumError(f"input line {number}: expected {plural(expected, what)}{detail}, got {got}")
-
-
-def parse_fields(number, fields, limits, layout):
-    """The integers of a line's hex fields, each checked against its column's limit."""
-    codes = [int(f, 16) for f in fields]
-    for code, limit in zip(codes, limits):
-        if code >= limit:
-            column = next(i for i, (c, lim) in enumerate(zip(codes, limits)) if c >= lim)
-            raise RefnumError(f"input line {number}: {codes[column]:X} is out of range for "
-                              f"{layout.describe_column(column)}")
-    return codes
+        if not match(line):
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            bad = next((f for f in stripped.split() if not _HEX_FIELD.match(f)), stripped)
+            raise RefnumError(f"input line {number}: malformed hex {ascii(_shorten(bad))}"
+                              " (fields are bare hex digits separated by spaces)")
+        fields = line.split()
+        if len(fields) != expected:
+            raise RefnumError(f"input line {number}: expected {what}, got {len(fields)}")
+        codes = [int(f, 16) for f in fields]
+        for code, limit in zip(codes, limits):
+            if code >= limit:
+                column = next(i for i, (c, lim) in enumerate(zip(codes, limits)) if c >= lim)
+                raise RefnumError(f"input line {number}: {codes[column]:X} is out of range for "
+                                  f"{layout.describe_column(column)}")
+        yield number, codes
 
 
 def plural(n, what):
