@@ -572,3 +572,15 @@ def test_suite_writes_a_corpus(tmp_path):
     pytest.importorskip("refnum.vectors.suite")
     assert cli("suite", "--out", tmp_path)[0] == 0
     assert (tmp_path / "MANIFEST.json").exists()
+
+
+def test_closed_pipe_is_not_an_error():
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "refnum", "table", "f16"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    first = proc.stdout.readline()
+    proc.stdout.close()                                     # like `refnum table f16 | head -1`
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 0
+    assert first.startswith(b"0000 ") and err == b""
