@@ -200,14 +200,27 @@ def _semantics_options(rounding=True):
                    help="overflow policy (default: the target format's)")
     g.add_argument("--ftz", action="store_const", const=True, help="flush tiny results to zero")
     g.add_argument("--daz", action="store_const", const=True, help="read subnormal inputs as zero")
-    g.add_argument("--nan", choices=("canonical", "sign", "payload"), help="NaN result encoding")
-    g.add_argument("--invalid-int", choices=("saturate", "x86", "arm", "wrap"),
-                   help="float -> integer result for NaN and out of range")
-    g.add_argument("--nan-missing", choices=("max", "zero", "negzero", "error"),
-                   help="NaN into a format without NaN")
-    g.add_argument("--zero-missing", choices=("min", "nan"), help="zero into a format without zero")
-    g.add_argument("--p1-parity", choices=("code", "significand"), help="ties of precision-1 formats")
+    for knob, choices in _choice_knobs().items():         # every other Context knob, by name
+        g.add_argument("--" + knob.replace("_", "-"), choices=choices, help=_KNOB_HELP.get(knob))
     return p
+
+
+_KNOB_HELP = {
+    "nan": "NaN result encoding",
+    "invalid_int": "float -> integer result for NaN and out of range",
+    "nan_missing": "NaN into a format without NaN",
+    "zero_missing": "zero into a format without zero",
+    "lowest_binade": "rounding in the lowest binade of a format without zero (E8M0)",
+    "p1_parity": "ties of precision-1 formats",
+}
+
+
+def _choice_knobs():
+    """The Context knobs with a fixed set of choices, apart from those with their own options."""
+    from .context import _CHOICES
+
+    return {k: tuple(c for c in v if c is not None) for k, v in _CHOICES.items()
+            if k not in ("rounding", "saturation", "tininess")}
 
 
 def _output_option():
@@ -233,14 +246,12 @@ def _count(text):
     return value
 
 
-_KNOBS = ("tininess", "exact", "ftz", "daz", "nan", "invalid_int", "nan_missing", "zero_missing", "p1_parity")
-
-
 def build_context(args):
     """The Context of the options: the profile first, then every explicit option."""
     from .context import Context, canonical_rounding
 
-    changes = {k: getattr(args, k) for k in _KNOBS if getattr(args, k, None) is not None}
+    knobs = ("tininess", "exact", "ftz", "daz", *_choice_knobs())
+    changes = {k: getattr(args, k) for k in knobs if getattr(args, k, None) is not None}
     if getattr(args, "saturate", None) is not None:
         changes["saturation"] = None if args.saturate == "default" else args.saturate
     rounding = getattr(args, "rounding", None)

@@ -584,3 +584,11 @@ def test_closed_pipe_is_not_an_error():
     proc.stderr.close()
     assert proc.wait(timeout=120) == 0
     assert first.startswith(b"0000 ") and err == b""
+
+
+@pytest.mark.parametrize("option", ["--nan=payload", "--invalid-int=wrap", "--nan-missing=zero", "--zero-missing=nan",
+                                    "--lowest-binade=subnormal", "--p1-parity=significand", "--saturate=propagate",
+                                    "--saturate=default", "--profile=p3109", "--profile=ocp", "--profile=arm"])
+def test_every_knob_option_is_accepted(option):
+    rc, out, err = cli("run", "f32_to_e8m0", option, stdin="3F800000\n")
+    assert (rc, err) == (0, "") and out == "3F800000 7F 00\n"     # 1.0 = 2**0 is E8M0 code 127
