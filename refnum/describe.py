@@ -266,7 +266,8 @@ def explain_value_lines(fmt, value, ctx=DEFAULT):
         saturation = ctx.saturation or f"{ctx.saturation_for(fmt)} (the {fmt.name} default)"
         policy = f"saturation {saturation}, tininess {ctx.tininess}"
     else:
-        policy = f"out of range: invalid_int {ctx.invalid_int}; inexact {'raised' if ctx.exact else 'not raised (see --exact)'}"
+        inexact = "raised" if ctx.exact else "not raised (see --exact)"
+        policy = f"out of range: invalid_int {ctx.invalid_int}; inexact {inexact}"
     lines.append(f"rounding ({policy}; profile {ctx.name}):")
     for mode in EXPLAIN_MODES:
         code, flags = project(value, fmt, ctx.replace(rounding=mode))

@@ -32,7 +32,6 @@ from refnum.cli import main
 from refnum.vectors.functions import parse
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "tests" / "data" / "testfloat"
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -436,7 +435,8 @@ def test_verify_reports_mismatches_testfloat_style(tmp_path):
     assert rc == 1
     report = out.splitlines()
     assert report[-1] == "1 passed, 2 failed"
-    assert report[0] == f"line 2: {f16_bits(-2.5):04X}  => {f32_bits(-2.5):08X} ....x  expected {f32_bits(-2.5):08X} ....."
+    a, z = f16_bits(-2.5), f32_bits(-2.5)
+    assert report[0] == f"line 2: {a:04X}  => {z:08X} ....x  expected {z:08X} ....."
     assert report[1] == "line 3: 7BFF  => 477FE001 .....  expected 477FE000 ....."
     rc, out, _ = cli("verify", "f16_to_f32", path, "--errors", "1")
     assert out.splitlines()[1:] == ["(1 more mismatches not shown; --errors 0 shows all)", "1 passed, 2 failed"]
@@ -461,7 +461,8 @@ def test_verify_all_pass_and_stochastic_columns():
     (("run", "f16_to_f32"), "13C00\n", ["input line 1: 13C00 is out of range for binary16 (16 bits)"]),
     (("run", "f32_to_e4m3", "-rsr-a", "--sr-bits", "3"), "3F800000 8\n", ["input line 1", "random integer R"]),
     (("run", "f32_to_e4m3", "-rsr-a", "--sr-bits", "3"), "3F800000\n", ["expected 2 operands, got 1"]),
-    (("verify", "f16_to_f32", "-"), "3C00 3F800000\n", ["input line 1: expected 3 fields (1 operand, result, flags), got 2"]),
+    (("verify", "f16_to_f32", "-"), "3C00 3F800000\n",
+     ["input line 1: expected 3 fields (1 operand, result, flags), got 2"]),
     (("verify", "f16_to_f32", "-"), "3C00 3F800000 20\n", ["out of range for flags"]),
     (("verify", "f16_to_f32", "-"), "3C00 13F800000 00\n", ["out of range for result binary32"]),
     (("run", "f32_to_e4m3", "--rounding", "sr-a"), "", ["needs sr_bits"]),
