@@ -26,8 +26,8 @@ near_even near_maxMag minMag max min odd), also written TestFloat's way as
 
 Stochastic rounding (sr-a, sr-b, sr-c) needs ``--sr-bits N``; the random integer R
 is then one more operand column (the last), ``ceil(N/4)`` hex digits.  ``gen``
-draws R for line i as the i-th ``random.Random(f"refnum-sr-{seed}").getrandbits(N)``,
-a stream separate from the operands'.  ``--sr-bits`` with any other rounding
+draws R as :func:`refnum.vectors.cases.operands_with_random` does (the seed's
+generator, after the operands), like the published corpus.  ``--sr-bits`` with any other rounding
 mode is rejected, because it would change the number of columns.
 
 Exit status: 0 success, 1 ``verify`` found mismatches, 2 usage or input error.
@@ -42,7 +42,6 @@ import argparse
 import contextlib
 import io
 import os
-import random
 import sys
 import tempfile
 
@@ -174,7 +173,7 @@ space apart; flags are 2 hex digits, bit 0 inexact, 1 underflow, 2 overflow,
 3 divide-by-zero, 4 invalid.  With stochastic rounding (--rounding sr-a/sr-b/sr-c
 --sr-bits N) the random integer R is one more operand column, the last.  Input may
 use lower-case hex and \\r\\n; blank lines and lines starting with '#' are skipped.
-gen draws R for line i as the i-th random.Random(f"refnum-sr-{seed}").getrandbits(N).
+gen draws R from the seed's generator after the operands, as the corpus in vectors/ does.
 
 exit status: 0 ok, 1 verify found mismatches, 2 usage or input error."""
 
@@ -303,7 +302,7 @@ def cmd_info(args):
     from . import describe
 
     fmt = _format(args.format)
-    lines = describe.scaled_info_lines(fmt) if fmt.kind == "scaled" else describe.info_lines(fmt)
+    lines = describe.info_lines(fmt)
     _print_lines(lines)
     return EXIT_OK
 
@@ -387,14 +386,14 @@ def cmd_gen(args):
     job = _Job(args)
     if job.function.arity != 1:
         raise RefnumError(f"gen: {job.function.name}: only one-operand functions can be generated yet")
-    from .vectors.cases import operands
+    from .vectors.cases import operands, operands_with_random
 
-    codes = operands(job.function.sources[0], level=args.level, seed=args.seed, count=args.count)
-    if job.stochastic:
-        draw = random.Random(f"refnum-sr-{args.seed}").getrandbits
-        nbits = job.ctx.sr_bits
-        rows = ((i, [c, draw(nbits)]) for i, c in enumerate(codes, 1))
+    source = job.function.sources[0]
+    if job.stochastic:      # the same draws as the published corpus (refnum.vectors.cases)
+        pairs = operands_with_random(source, job.ctx.sr_bits, level=args.level, seed=args.seed, count=args.count)
+        rows = ((i, list(pair)) for i, pair in enumerate(pairs, 1))
     else:
+        codes = operands(source, level=args.level, seed=args.seed, count=args.count)
         rows = ((i, [c]) for i, c in enumerate(codes, 1))
     with _output(args.output) as out:
         _write_all(out, job.vector_lines(rows))

@@ -6,13 +6,25 @@ tables of ``spec/``.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from .catalog import aliases_of
-from .formats import FloatFormat
+from .context import DEFAULT, Flag
+from .errors import RefnumError
+from .formats import FloatFormat, ScaledFormat
+from .rounding import project
+from .values import Value, parse
+
+
+def _base(fmt):
+    """The format a scaled format scales (a format is its own base otherwise)."""
+    return fmt.base if isinstance(fmt, ScaledFormat) else fmt
 
 
 def bits_string(fmt, code):
     """The code's bits grouped as sign.exponent.trailing (or plain for fixed point)."""
     raw = format(code, f"0{fmt.k}b")
+    fmt = _base(fmt)
     if not isinstance(fmt, FloatFormat):
         return raw
     s = 1 if fmt.signed else 0
@@ -22,6 +34,7 @@ def bits_string(fmt, code):
 
 def classify(fmt, code):
     """IEEE 754 §5.7.2 class of a code: nan, inf, zero, subnormal, normal (fixed: integer)."""
+    fmt = _base(fmt)
     if not isinstance(fmt, FloatFormat):
         return "fixed"
     v = fmt.decode(code)
@@ -51,6 +64,9 @@ def markdown_table(fmt):
 
 def info_lines(fmt):
     """Parameters, special codes and range of a format, one ``key: value`` per line."""
+    if isinstance(fmt, ScaledFormat):
+        return [f"name: {fmt.name}", f"scale: {fmt.scale} (every value of {fmt.base.name} times this)",
+                f"bits: {fmt.k}", "base format:"] + ["  " + line for line in info_lines(fmt.base)]
     lines = [f"name: {fmt.name}", f"aliases: {' '.join(aliases_of(fmt.name)) or '-'}",
              f"spec: {fmt.spec}", f"bits: {fmt.k}"]
     if isinstance(fmt, FloatFormat):
@@ -72,20 +88,7 @@ def info_lines(fmt):
 
 # -- explain: one code or one value, for `refnum explain` ------------------------------
 
-from fractions import Fraction  # noqa: E402
-
-from .context import DEFAULT, Flag  # noqa: E402
-from .errors import RefnumError  # noqa: E402
-from .rounding import project  # noqa: E402
-from .values import Value, parse  # noqa: E402
-
 EXPLAIN_MODES = ("rne", "rna", "rtz", "rup", "rdn", "rto")
-
-
-def scaled_info_lines(fmt):
-    """info_lines for a scaled format: its scale, then the base format indented."""
-    return [f"name: {fmt.name}", f"scale: {fmt.scale} (every value of {fmt.base.name} times this)",
-            f"bits: {fmt.k}", "base format:"] + ["  " + line for line in info_lines(fmt.base)]
 
 
 def read_code_or_value(fmt, text):
@@ -120,10 +123,6 @@ def _checked_code(fmt, digits, text):
 
 def code_text(fmt, code):
     return f"0x{code:0{fmt.hex_digits}X}"
-
-
-def _base(fmt):
-    return getattr(fmt, "base", fmt)
 
 
 def _smallest_gap(fmt):
