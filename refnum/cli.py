@@ -68,7 +68,7 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _build_parser()
     try:
-        args = parser.parse_args(_explain_negatives(argv))
+        args = _parse(parser, _explain_negatives(argv))
         if args.command is None:
             raise UsageError("choose a command: formats, info, table, explain, run, gen, verify, suite"
                              " (try 'refnum --help')")
@@ -85,6 +85,20 @@ def main(argv=None):
         return _fail(f"cannot access{where}: {err.strerror or err}")
     except KeyboardInterrupt:
         return 130
+
+
+def _parse(parser, argv):
+    """parse_args, also taking an optional FILE after the options (``run F --rounding rtz FILE``).
+
+    argparse fills ``FUNCTION [FILE]`` before it sees the options, so a FILE
+    given after them comes back unrecognised; it is taken here as the FILE.
+    """
+    args, extra = parser.parse_known_args(argv)
+    if len(extra) == 1 and not extra[0].startswith("-") and getattr(args, "file", None) == "-":
+        args.file = extra[0]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def _fail(message):

@@ -8,7 +8,6 @@ rounds: that is :func:`refnum.rounding.project`'s job.
 
 from __future__ import annotations
 
-import functools
 from fractions import Fraction
 
 from .catalog import lookup
@@ -18,26 +17,15 @@ from .interop import float_to_value
 from .rounding import project
 from .values import Value, parse
 
-_TABLE_LIMIT_BITS = 16
-
-
 def as_format(fmt):
     return lookup(fmt) if isinstance(fmt, str) else fmt
 
 
-@functools.lru_cache(maxsize=64)
-def _decode_table(fmt):
-    return tuple(fmt.decode(c) for c in range(fmt.ncodes))
-
-
 def decode(code, fmt, ctx=DEFAULT):
     """The exact value of ``code`` in ``fmt``; subnormals read as zero under ``ctx.daz``."""
-    fmt = as_format(fmt)
-    if fmt.k <= _TABLE_LIMIT_BITS:
-        fmt.check_code(code)
-        v = _decode_table(fmt)[code]
-    else:
-        v = fmt.decode(code)
+    if type(fmt) is str:
+        fmt = lookup(fmt)
+    v = fmt.decode(code)
     if ctx.daz and fmt.kind == "float" and fmt.is_subnormal_code(code):
         return Value.zero(v.sign)
     return v

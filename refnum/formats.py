@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import RefnumError
-from .values import Value
+from .values import FINITE, Value
 
 NAN_LAYOUTS = ("ieee", "top", "negzero", None)
 INF_LAYOUTS = ("ieee", "top", None)
@@ -62,8 +62,10 @@ class FloatFormat:
             max_mag = (((1 << self.w) - 1) << self.m) - 1
         else:
             max_mag = mag_codes - 1 - (self.nan == "top") - (self.inf == "top")
-        d = dict(k=k, p=p, emin=emin, sign_bit=(1 << (k - 1)) if self.signed else 0,
+        sign_bit = (1 << (k - 1)) if self.signed else 0
+        d = dict(k=k, p=p, emin=emin, sign_bit=sign_bit, ncodes=1 << k,
                  mag_mask=mag_codes - 1, max_mag=max_mag,
+                 nan_at_negzero=sign_bit if self.nan == "negzero" else -1,
                  qmin=emin - self.m if self.subnormals else emin,
                  negzero=self.signed and self.nan != "negzero" and self.zero)
         for key, value in d.items():                    # derived once; frozen afterwards
@@ -99,10 +101,6 @@ class FloatFormat:
     @property
     def hex_digits(self):
         return (self.k + 3) // 4
-
-    @property
-    def ncodes(self):
-        return 1 << self.k
 
     # -- special codes ------------------------------------------------------
     def _canonical_nan(self):
@@ -164,19 +162,25 @@ class FloatFormat:
         return t | (1 << self.m), e_field - self.bias - self.m
 
     def decode(self, code):
-        """The exact value of ``code`` (IEEE 754 §3.4; P3109 v4.0 §4.7.2 ωDecode)."""
-        self.check_code(code)
+        """The exact value of ``code`` (IEEE 754 §3.4; P3109 v4.0 §4.7.2 ωDecode).
+
+        Special codes sit above the largest finite magnitude, except the NaN in
+        the -0 slot; everything else is the finite formula.
+        """
+        if not 0 <= code < self.ncodes:
+            self.check_code(code)
         sign = 1 if code & self.sign_bit else 0
+        mag = code & self.mag_mask
+        if mag <= self.max_mag and code != self.nan_at_negzero:
+            num, exp = self._decode_magnitude(mag)
+            return Value(FINITE, sign, num, exp)
         if self.is_nan_code(code):
             if self.nan == "ieee":
                 t = code & ((1 << self.m) - 1)
                 quiet = t >> (self.m - 1)
                 return Value.nan(sign, t & ~(1 << (self.m - 1)), self.m - 1, signaling=not quiet)
             return Value.nan(sign if self.nan == "top" else 0)
-        if self.is_inf_code(code):
-            return Value.inf(sign)
-        num, exp = self._decode_magnitude(code & self.mag_mask)
-        return Value.finite(sign, num, exp)
+        return Value.inf(sign)
 
     def check_code(self, code):
         if not 0 <= code < (1 << self.k):
