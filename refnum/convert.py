@@ -14,7 +14,7 @@ from .catalog import lookup
 from .context import DEFAULT
 from .errors import RefnumError
 from .interop import float_to_value
-from .rounding import project
+from .rounding import project, round_finite
 from .values import Value, parse
 
 def as_format(fmt):
@@ -40,6 +40,31 @@ def convert(code, src, dst, ctx=DEFAULT, rand=0):
     src, dst = as_format(src), as_format(dst)
     _check_rand(ctx, rand)
     return project(decode(code, src, ctx), dst, ctx, rand)
+
+
+def converter(src, dst, ctx=DEFAULT):
+    """``f(code, rand=0) -> (code, flags)``: :func:`convert` from ``src`` to ``dst`` bound once.
+
+    The bulk path of ``refnum run/gen/verify`` and the benchmarks: a nonzero
+    finite code goes straight from its integer parts to the projection step; every
+    other code (zeros, specials, DAZ inputs, scaled formats) takes :func:`decode`.
+    The random value is not range-checked here: callers validate their input.
+    """
+    src, dst = as_format(src), as_format(dst)
+    finite_parts = src.finite_parts
+    if ctx.daz:
+        finite_parts = _no_parts
+
+    def convert_code(code, rand=0):
+        parts = finite_parts(code)
+        if parts is None:
+            return project(decode(code, src, ctx), dst, ctx, rand)
+        return round_finite(dst, ctx, parts[0], parts[1], parts[2], 1, rand)
+    return convert_code
+
+
+def _no_parts(code):
+    return None
 
 
 def exact(x):

@@ -182,6 +182,19 @@ class FloatFormat:
             return Value.nan(sign if self.nan == "top" else 0)
         return Value.inf(sign)
 
+    def finite_parts(self, code):
+        """``(sign, num, exp)`` of a nonzero finite code, else None (zeros, specials, bad codes).
+
+        The bulk conversion path: the value without building a :class:`Value`.
+        """
+        if 0 <= code < self.ncodes:
+            mag = code & self.mag_mask
+            if 0 < mag <= self.max_mag and code != self.nan_at_negzero:
+                num, exp = self._decode_magnitude(mag)
+                if num:
+                    return (1 if code & self.sign_bit else 0), num, exp
+        return None
+
     def check_code(self, code):
         if not 0 <= code < (1 << self.k):
             raise RefnumError(f"code 0x{code:X} is out of range for {self.name} ({self.k} bits)")
@@ -271,6 +284,13 @@ class FixedFormat:
         q = self.integer_of(code)
         return Value.finite(int(q < 0), abs(q), -self.frac)
 
+    def finite_parts(self, code):
+        """``(sign, num, exp)`` of a nonzero code, else None (see FloatFormat.finite_parts)."""
+        if 0 < code < (1 << self.width):
+            q = self.integer_of(code)
+            return int(q < 0), abs(q), -self.frac
+        return None
+
     def is_nan_code(self, code):
         return False
 
@@ -304,6 +324,10 @@ class ScaledFormat:
         if not v.is_finite or v.num == 0:
             return v
         return Value.from_fraction(v.to_fraction() * self.scale)
+
+    def finite_parts(self, code):
+        """None: a scaled value is rational, so the bulk path takes :meth:`decode` instead."""
+        return None
 
 
 def p3109(k, p, signed=True, extended=True, name=None):

@@ -23,10 +23,6 @@ from .values import FINITE, INF, NAN, Value
 INEXACT, UNDERFLOW, OVERFLOW, INVALID, SATURATED = (
     int(Flag.INEXACT), int(Flag.UNDERFLOW), int(Flag.OVERFLOW), int(Flag.INVALID), int(Flag.SATURATED))
 
-# Modes whose overflow, like round-to-nearest, leaves the finite range (IEEE 754 §7.4 a).
-_OUTWARD_MODES = frozenset(("rne", "rna", "sr-a", "sr-b", "sr-c"))
-
-
 def project(value, fmt, ctx=DEFAULT, rand=0):
     """The code of ``fmt`` that ``value`` rounds to under ``ctx``, and the flags raised.
 
@@ -39,14 +35,32 @@ def project(value, fmt, ctx=DEFAULT, rand=0):
     >>> [hex(project(parse(x), e4m3)[0]) for x in ("464", "465", "-0.0009")]
     ['0x7e', '0x7e', '0x80']
     """
+    if value.kind is FINITE and value.num:
+        return round_finite(fmt, ctx, value.sign, value.num, value.exp, value.den, rand)
+    while fmt.kind == "scaled":                   # zeros, Inf and NaN ignore a scale
+        fmt = fmt.base
+    if fmt.kind == "fixed":
+        return _special_to_fixed(fmt, ctx, value)
+    if value.kind is NAN:
+        return _nan(fmt, ctx, value)
+    if value.kind is INF:
+        return _infinity(fmt, ctx, value.sign)
+    return _exact_zero(fmt, ctx, value.sign)
+
+
+def round_finite(fmt, ctx, sign, num, exp, den=1, rand=0):
+    """:func:`project` of the nonzero finite value ``(-1)**sign * num / den * 2**exp``.
+
+    The bulk paths (:func:`refnum.convert.converter`) call this directly with a
+    decoded code's integer parts, skipping the :class:`Value`.
+    """
     kind = fmt.kind
     if kind == "float":
-        return _project_float(fmt, ctx, value, rand)
+        return _round_float(fmt, ctx, sign, num, exp, den, rand)
     if kind == "fixed":
-        return _project_fixed(fmt, ctx, value, rand)
-    if value.kind is FINITE and value.num:
-        value = Value.from_fraction(value.to_fraction() / fmt.scale)
-    return project(value, fmt.base, ctx, rand)
+        return _round_fixed(fmt, ctx, sign, num, exp, den, rand)
+    v = Value.from_fraction(Value.finite(sign, num, exp, den).to_fraction() / fmt.scale)
+    return round_finite(fmt.base, ctx, sign, v.num, v.exp, v.den, rand)
 
 
 # -- the rounding decision ----------------------------------------------------
@@ -115,16 +129,7 @@ def _code_is_even(fmt, ctx, s0, q):
 
 # -- floating-point targets -----------------------------------------------------
 
-def _project_float(fmt, ctx, v, rand):
-    kind = v.kind
-    if kind is NAN:
-        return _nan(fmt, ctx, v)
-    if kind is INF:
-        return _infinity(fmt, ctx, v.sign)
-    num, sign = v.num, v.sign
-    if num == 0:
-        return _exact_zero(fmt, ctx, sign)
-    exp, den = v.exp, v.den
+def _round_float(fmt, ctx, sign, num, exp, den, rand):
     e = ilog2(num, exp, den)
     emin = fmt.emin
     q = e - fmt.m if e >= emin else fmt.qmin
@@ -142,7 +147,7 @@ def _project_float(fmt, ctx, v, rand):
                 s >>= 1
                 q += 1
     if e < emin:
-        tiny = _is_tiny(fmt, ctx, e, v, rand)
+        tiny = _is_tiny(fmt, ctx, e, sign, num, exp, den, rand)
         if tiny and ctx.ftz:
             return _zero(fmt, sign), flags | UNDERFLOW | INEXACT
         if tiny and r:
@@ -156,13 +161,13 @@ def _project_float(fmt, ctx, v, rand):
     return fmt.encode_finite(sign, s, q), flags
 
 
-def _is_tiny(fmt, ctx, e, v, rand):
+def _is_tiny(fmt, ctx, e, sign, num, exp, den, rand):
     """IEEE 754 §7.5: nonzero and below 2**emin, before or after rounding (unbounded exponent)."""
     if ctx.tininess == "before" or e < fmt.emin - 1:
         return True
     q = e - fmt.m                             # round at precision p, exponent unbounded
-    s, r, d = split(v.num, v.exp, v.den, q)
-    if r and round_away(ctx.rounding, v.sign, _code_is_even(fmt, ctx, s, q), r, d, rand, ctx.sr_bits):
+    s, r, d = split(num, exp, den, q)
+    if r and round_away(ctx.rounding, sign, _code_is_even(fmt, ctx, s, q), r, d, rand, ctx.sr_bits):
         s += 1
     return s >> fmt.p == 0
 
@@ -236,7 +241,7 @@ def _below_lowest(fmt, ctx, flags):
     flags |= INEXACT
     if sat in ("finite", "propagate") or mode in ("rtz", "rup") or not fmt.has_nan:
         return fmt.lowest_code(), flags | SATURATED
-    return fmt.nan_code_canonical(), (flags & ~INEXACT) | INVALID
+    return fmt.nan_code_canonical(), INVALID     # an invalid operation signals nothing else
 
 
 def _infinity(fmt, ctx, sign):
@@ -277,30 +282,30 @@ def _nan(fmt, ctx, v):
 
 # -- fixed-point and integer targets ------------------------------------------------
 
-def _project_fixed(fmt, ctx, v, rand):
+def _round_fixed(fmt, ctx, sign, num, exp, den, rand):
     """Round to a multiple of 2**-frac, then range-check (IEEE 754 §5.8 for integers)."""
-    if v.kind is not FINITE:
-        return _invalid_integer(fmt, ctx, v, None)
-    if v.num == 0:
-        return 0, 0
-    sign = v.sign
-    s, r, d = split(v.num, v.exp, v.den, -fmt.frac)
+    s, r, d = split(num, exp, den, -fmt.frac)
     if r and round_away(ctx.rounding, sign, not s & 1, r, d, rand, ctx.sr_bits):
         s += 1
     q = -s if sign else s
     if not fmt.lo <= q <= fmt.hi:
-        return _invalid_integer(fmt, ctx, v, q)
+        return _invalid_integer(fmt, ctx, False, sign, q)
     return fmt.code_of(q), (INEXACT if r and ctx.exact else 0)
 
 
-def _invalid_integer(fmt, ctx, v, q):
+def _special_to_fixed(fmt, ctx, v):
+    if v.kind is FINITE:                          # a zero of either sign
+        return 0, 0
+    return _invalid_integer(fmt, ctx, v.kind is NAN, v.sign, None)
+
+
+def _invalid_integer(fmt, ctx, nan, sign, q):
     """NaN, Inf or out of range: invalid, with the result of ``ctx.invalid_int``."""
     policy = ctx.invalid_int
-    nan = v.kind is NAN
     if policy == "wrap":
         return fmt.code_of(q if q is not None else 0), INVALID
     if policy == "x86":
         return fmt.code_of(fmt.lo if fmt.signed else fmt.hi), INVALID
     if nan:
         return fmt.code_of(fmt.hi if policy == "saturate" else 0), INVALID
-    return fmt.code_of(fmt.lo if v.sign else fmt.hi), INVALID
+    return fmt.code_of(fmt.lo if sign else fmt.hi), INVALID

@@ -54,11 +54,12 @@ class Function:
 
 def _conversion(src, dst, ctx):
     # Bound once per run: decode (DAZ included) then the one projection step.
-    from ..convert import decode
-    from ..rounding import project
+    from ..convert import converter
+
+    convert_code = converter(src, dst, ctx)
 
     def evaluate(codes, rand):
-        return project(decode(codes[0], src, ctx), dst, ctx, rand)
+        return convert_code(codes[0], rand)
 
     return evaluate
 
