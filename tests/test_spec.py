@@ -153,3 +153,55 @@ def test_links_between_chapters_resolve(path):
         if anchor:
             assert anchor[1:] in _anchors(target_path.read_text(encoding="utf-8")), \
                 f"{path.name} links to missing anchor {target}{anchor}"
+
+
+# -- README: the tour shows real output ------------------------------------------------
+
+README = SPEC.parent / "README.md"
+_CONSOLE = re.compile(r"```console\n(.*?)```", re.S)
+
+
+def _console_blocks():
+    """[(commands and expected outputs), ...] of the README's console blocks."""
+    blocks = []
+    for body in _CONSOLE.findall(README.read_text(encoding="utf-8")):
+        steps = []
+        for line in body.splitlines():
+            if line.startswith("$ "):
+                steps.append((line[2:], []))
+            else:
+                steps[-1][1].append(line)
+        blocks.append(steps)
+    return blocks
+
+
+@pytest.mark.parametrize("steps", _console_blocks(), ids=lambda s: s[0][0][:40])
+def test_readme_tour_output_is_real(steps, tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(SPEC.parent))
+    if os.environ.get("TESTFLOAT_GEN"):          # the testfloat_gen binary (RISCV build)
+        env["PATH"] = str(pathlib.Path(os.environ["TESTFLOAT_GEN"]).parent) + os.pathsep + env["PATH"]
+    if any(cmd.startswith("testfloat_gen") for cmd, _ in steps) and not shutil.which("testfloat_gen",
+                                                                                     path=env["PATH"]):
+        pytest.skip("testfloat_gen (Berkeley TestFloat 3e) is not on PATH; set TESTFLOAT_GEN to run")
+    refnum = f"{sys.executable} -m refnum"
+    for cmd, expected in steps:
+        run = subprocess.run(["bash", "-c", re.sub(r"(^|\| )refnum ", rf"\g<1>{refnum} ", cmd)],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        got = (run.stdout + run.stderr).splitlines()
+        assert [line.rstrip() for line in got] == [line.rstrip() for line in expected], cmd
+
+
+def test_readme_python_examples():
+    import doctest
+
+    parser = doctest.DocTestParser()
+    test = parser.get_doctest(README.read_text(encoding="utf-8"), {}, "README.md", str(README), 0)
+    assert test.examples, "the README shows Python examples"
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.failures == 0
