@@ -19,6 +19,7 @@ and go out through :mod:`refnum.interop`, as bit patterns.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from fractions import Fraction
 
 FINITE, INF, NAN = "finite", "inf", "nan"
@@ -155,9 +156,15 @@ def exact_decimal(q):
     places = max(twos, fives)
     scaled = num * 10**places // den
     if places == 0:
-        return str(scaled)
-    digits = str(scaled).rjust(places + 1, "0")
+        return _digits(scaled)
+    digits = _digits(scaled).rjust(places + 1, "0")
     return (digits[:-places] + "." + digits[-places:]).rstrip("0").rstrip(".")
+
+
+def _digits(n):
+    """Decimal digits of an int >= 0, also past Python's int-to-str limit (binary128 has
+    values with more than 4300 digits); the Decimal of an int is exact."""
+    return str(Decimal(n))
 
 
 _DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$", re.I)

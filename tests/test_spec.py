@@ -205,3 +205,20 @@ def test_readme_python_examples():
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.failures == 0
+
+
+# -- exact decimals of the widest format (the chapters and `refnum info` print them) -----
+
+def test_binary128_extremes_print_exactly():
+    """Values with more digits than Python's int-to-str limit (4300) still print exactly."""
+    from decimal import Decimal, localcontext
+
+    from refnum import decode
+
+    largest = str(decode(0x7FFEFFFFFFFFFFFFFFFFFFFFFFFFFFFF, "binary128"))   # (2**113 - 1) * 2**16271
+    smallest = str(decode(0x00000000000000000000000000000001, "binary128"))  # 2**-16494
+    with localcontext() as ctx:
+        ctx.prec = 40000
+        assert Decimal(largest) == (Decimal(2) ** 113 - 1) * Decimal(2) ** 16271
+        assert Decimal(smallest) * Decimal(2) ** 16494 == 1
+    assert len(largest) == 4933 and smallest.startswith("0.000")
