@@ -19,7 +19,6 @@ and go out through :mod:`refnum.interop`, as bit patterns.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from fractions import Fraction
 
 FINITE, INF, NAN = "finite", "inf", "nan"
@@ -162,9 +161,13 @@ def exact_decimal(q):
 
 
 def _digits(n):
-    """Decimal digits of an int >= 0, also past Python's int-to-str limit (binary128 has
-    values with more than 4300 digits); the Decimal of an int is exact."""
-    return str(Decimal(n))
+    """Decimal digits of an int >= 0, also past Python's int-to-str limit of 4300 digits
+    (binary128 has such values): split by a power of ten until each part is short."""
+    if n.bit_length() < 12000:                   # < 3613 digits: str() is allowed
+        return str(n)
+    half = n.bit_length() * 3 // 20              # about half the number of digits
+    high, low = divmod(n, 10**half)
+    return _digits(high) + _digits(low).rjust(half, "0")
 
 
 _DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$", re.I)
