@@ -72,7 +72,6 @@ documented refnum knob or the P3109 rule it generalises) are listed at
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -324,6 +323,8 @@ class Table:
     inf_code: dict = field(default_factory=dict)    # sign -> code
     negzero_code: int | None = None
     has_zero: bool = True
+    emin: int = 0                                   # exponent of the smallest normal
+    minn: int = 0                                   # the smallest normal (units)
 
     @property
     def max_units(self):
@@ -331,13 +332,25 @@ class Table:
 
     def units(self, q):
         """(floor(q * 2**scale), q * 2**scale is not an integer) for a Fraction q >= 0."""
-        n, d = q.numerator << self.scale, q.denominator
-        f, r = divmod(n, d)
+        d = q.denominator
+        if d == 1:
+            return q.numerator << self.scale, False
+        f, r = divmod(q.numerator << self.scale, d)
         return f, r != 0
 
 
-@functools.lru_cache(maxsize=None)
+_TABLES = {}
+
+
 def table(fmt):
+    """The enumerated :class:`Table` of ``fmt``, built once."""
+    t = _TABLES.get(id(fmt))
+    if t is None or t.fmt is not fmt:
+        t = _TABLES[id(fmt)] = _build_table(fmt)
+    return t
+
+
+def _build_table(fmt):
     values = small_float_values(fmt)
     t = Table(fmt, values)
     finite = [v for v in values.values() if isinstance(v, Fraction) and not isinstance(v, _Marker)]
@@ -345,7 +358,9 @@ def table(fmt):
         t.scale = fmt.frac + 1
     else:
         # the finest quantum needed: the unbounded grid of the binade below minN
-        t.scale = fmt.precision + 2 - _exp2(fmt.min_normal)
+        t.emin = _exp2(fmt.min_normal)
+        t.scale = fmt.precision + 2 - t.emin
+        t.minn = 1 << (t.emin + t.scale)
     mags = set()
     for c in sorted(values):            # lowest code first: canonical zero, canonical duplicates
         v = values[c]
@@ -409,6 +424,9 @@ def _neighbours(t, f):
     grid = t.grid
     if f >= grid[-1]:
         lo = grid[-1]
+        if f >= 4 * lo:             # far above: the grid of f's own binade (same spacing rule)
+            quantum = 1 << max(0, f.bit_length() - 1 - (t.fmt.precision - 1))
+            lo = f - f % quantum
         hi = _next_phantom(t, lo)
         while hi <= f:
             lo, hi = hi, _next_phantom(t, hi)
@@ -437,12 +455,14 @@ def _is_even(t, u, p1_parity):
         if p1_parity == "significand":
             return False
         return (e + fmt.bias) % 2 == 0
-    qexp = max(e, _exp2(fmt.min_normal)) - (fmt.precision - 1) + t.scale
+    qexp = max(e, t.emin) - (fmt.precision - 1) + t.scale
     return (u >> qexp) % 2 == 0
 
 
-def _round_away(mode, lo, hi, f, rem, xs, negative, lo_even, hi_even, rand, sr_bits):
-    """Choose hi (True) or lo for an inexact magnitude strictly between them."""
+def _round_away(mode, lo, hi, f, rem, xs, negative, is_even, rand, sr_bits):
+    """Choose hi (True) or lo for an inexact magnitude strictly between them.
+
+    ``is_even(u)`` says whether grid value ``u`` has an even significand."""
     if mode == "rtz":
         return False
     if mode == "rup":
@@ -450,7 +470,7 @@ def _round_away(mode, lo, hi, f, rem, xs, negative, lo_even, hi_even, rand, sr_b
     if mode == "rdn":
         return negative
     if mode == "rto":                                       # SoftFloat: jam the LSB to 1
-        return lo_even
+        return is_even(lo)
     if mode in ("rne", "rna"):
         twice, mid = 2 * f, lo + hi                         # midpoints are integers in units
         if twice < mid:
@@ -461,6 +481,7 @@ def _round_away(mode, lo, hi, f, rem, xs, negative, lo_even, hi_even, rand, sr_b
             return True
         if lo == 0:                                         # zero is even (P3109: floor(S~) = 0)
             return False
+        lo_even, hi_even = is_even(lo), is_even(hi)
         if lo_even == hi_even:                              # p1_parity "significand": ties up
             return True
         return hi_even
@@ -476,31 +497,26 @@ def _round_away(mode, lo, hi, f, rem, xs, negative, lo_even, hi_even, rand, sr_b
     raise ValueError(mode)
 
 
-def _round_magnitude(t, q, negative, mode, rand, sr_bits, p1_parity):
-    """(rounded magnitude in units, inexact) of the exact magnitude q > 0."""
-    f, rem = t.units(q)
+def _round_magnitude(t, q, f, rem, negative, mode, rand, sr_bits, p1_parity):
+    """(rounded magnitude in units, inexact) of the exact magnitude q > 0 (= f, rem in units)."""
     lo, hi = _neighbours(t, f)
     if f == lo and not rem:
         return lo, False
     xs = q * 2**t.scale if rem else None
-    away = _round_away(mode, lo, hi, f, rem, xs, negative, _is_even(t, lo, p1_parity),
-                       _is_even(t, hi, p1_parity), rand, sr_bits)
+    away = _round_away(mode, lo, hi, f, rem, xs, negative, lambda u: _is_even(t, u, p1_parity),
+                       rand, sr_bits)
     return (hi if away else lo), True
 
 
-def _tiny_after(t, q, negative, mode, rand, sr_bits, p1_parity):
+def _tiny_after(t, q, f, rem, negative, mode, rand, sr_bits, p1_parity):
     """Tininess after rounding (IEEE 754 §7.5): rounding q with an unbounded exponent
     range (precision p only) gives a magnitude below the smallest normal."""
-    minn = t.fmt.min_normal
-    if q >= minn:
+    if f >= t.minn:
         return False
-    if q < minn / 2:
+    if f < t.minn // 2:
         return True
-    # binade [minN/2, minN): quantum minN * 2**-p; lo and hi on that grid
-    step = (minn * 2**t.scale) / 2**t.fmt.precision          # integer by the choice of scale
-    assert step.denominator == 1
-    step = int(step)
-    f, rem = t.units(q)
+    # binade [minN/2, minN): quantum minN * 2**-p, an integer number of units by the choice of scale
+    step = t.minn >> t.fmt.precision
     lo = f // step * step
     hi = lo + step
     if lo == f and not rem:
@@ -508,12 +524,13 @@ def _tiny_after(t, q, negative, mode, rand, sr_bits, p1_parity):
     xs = q * 2**t.scale if rem else None
     # parity on the unbounded grid: significand lo/step (p > 1); biased exponent (p = 1)
     if t.fmt.precision == 1:
-        lo_even = p1_parity == "code" and (_exp2(minn) - 1 + t.fmt.bias) % 2 == 0
-        hi_even = p1_parity == "code" and not lo_even
+        lo_even = p1_parity == "code" and (t.emin - 1 + t.fmt.bias) % 2 == 0
+        is_even = {lo: lo_even, hi: p1_parity == "code" and not lo_even}.__getitem__
     else:
-        lo_even, hi_even = (lo // step) % 2 == 0, (hi // step) % 2 == 0
-    away = _round_away(mode, lo, hi, f, rem, xs, negative, lo_even, hi_even, rand, sr_bits)
-    return not (away and hi == minn * 2**t.scale)
+        def is_even(u):
+            return (u // step) % 2 == 0
+    away = _round_away(mode, lo, hi, f, rem, xs, negative, is_even, rand, sr_bits)
+    return not (away and hi == t.minn)
 
 
 def nearest(x, fmt, mode="rne", saturation=None, *, rand=0, sr_bits=0, tininess="after", ftz=False,
@@ -530,19 +547,27 @@ def nearest(x, fmt, mode="rne", saturation=None, *, rand=0, sr_bits=0, tininess=
       without NaN gives ``nan_missing`` ("max": +max, "zero": +0) and invalid.
     * A result that is NaN although the input is not (Inf into a format with
       NaN but no Inf under "none", a negative value into an unsigned format
-      under "none"/"satnone") raises invalid.
-    * -0 into a format without -0 is +0; a zero result in a format without
-      zero (E8M0) is ``zero_missing``: "min" (the smallest value, inexact
-      unless the input is an exact zero) or "nan" (invalid).
+      under "none"/"satnone") raises invalid and nothing else (as an invalid
+      float -> integer conversion does); so does Inf clamped to max because a
+      format has neither Inf nor NaN under "none" (non-saturating asked for).
+    * -0 into a format without -0 is +0.  An exact zero into a format without
+      zero (E8M0) is ``zero_missing``: "min" (the smallest value, inexact: the
+      delivered value differs) or "nan" (invalid).  A nonzero value that
+      rounds to zero there delivers the smallest value (underflow, inexact)
+      when positive; when negative, see the next rule.
     * Unsigned formats: the magnitude is rounded first (sign-symmetric), a
-      negative result that rounded to zero is +0, a nonzero negative result is
-      the P3109 row "X < MinFinite": MinFinite (= 0, E8M0: 2**-127) under
-      finite/propagate, and under satnone when rounding toward zero or +inf;
-      NaN otherwise.  Inexact is raised when the delivered value differs.
+      negative result that rounded to zero is +0, a nonzero negative result
+      (or a negative one without a zero to land on) is the P3109 row
+      "X < MinFinite": MinFinite (= 0, E8M0: 2**-127) under finite/propagate,
+      and under satnone and none when rounding toward zero or +inf (the
+      direction points inwards, as for IEEE overflow), with inexact plus
+      the flags of rounding the magnitude (overflow, underflow); NaN
+      otherwise.
     * Overflow (the rounded value exceeds max) raises overflow and inexact in
-      every policy; Inf input never raises a flag unless it becomes NaN.
-    * ftz: a nonzero result below the smallest normal becomes a zero of the
-      same sign (+0 without -0), with underflow and inexact.
+      every policy; Inf input raises no flag unless it becomes NaN.
+    * ftz: a result that is tiny (by the ``tininess`` rule, exact or not)
+      becomes a zero of the same sign (+0 without -0), with underflow and
+      inexact.
     """
     if fmt.kind == "fixed":
         return _nearest_fixed(x, fmt, mode, rand, sr_bits, exact)
@@ -556,27 +581,29 @@ def nearest(x, fmt, mode="rne", saturation=None, *, rand=0, sr_bits=0, tininess=
     if x is POS_INF or x is NEG_INF:
         return _infinity(t, int(x is NEG_INF), policy)
     if x is NEG_ZERO or x == 0:
-        return _zero(t, int(x is NEG_ZERO), zero_missing, from_exact_zero=True)
+        return _exact_zero(t, int(x is NEG_ZERO), zero_missing)
 
-    negative = x < 0
+    negative = x.numerator < 0
     q = -x if negative else x
-    r, inexact = _round_magnitude(t, q, negative, mode, rand, sr_bits, p1_parity)
+    f, rem = t.units(q)
+    r, inexact = _round_magnitude(t, q, f, rem, negative, mode, rand, sr_bits, p1_parity)
     flags = INEXACT if inexact else 0
-    if inexact:
-        tiny = q < fmt.min_normal if tininess == "before" else _tiny_after(
-            t, q, negative, mode, rand, sr_bits, p1_parity)
-        if tiny:
-            flags |= UNDERFLOW
-    if r == 0:
-        code, zflags = _zero(t, int(negative), zero_missing, from_exact_zero=False)
-        return code, flags | zflags
+    tiny = f < t.minn if tininess == "before" else _tiny_after(
+        t, q, f, rem, negative, mode, rand, sr_bits, p1_parity)
+    if tiny and ftz:
+        return _signed_zero(t, int(negative)), flags | UNDERFLOW | INEXACT
+    if tiny and inexact:
+        flags |= UNDERFLOW
+    if r == 0 and t.has_zero:
+        return _signed_zero(t, int(negative)), flags
+    if r == 0 and not negative:                 # no zero (E8M0): the smallest value
+        return _lowest_code(t), flags | UNDERFLOW | INEXACT
+    if r > t.max_units:
+        flags |= OVERFLOW | INEXACT
     if negative and not fmt.signed:
         return _below_lowest(t, mode, policy, flags)
     if r > t.max_units:
-        return _overflow(t, int(negative), mode, policy, flags | OVERFLOW | INEXACT)
-    if ftz and r < fmt.min_normal * 2**t.scale:
-        code, _ = _zero(t, int(negative), zero_missing, from_exact_zero=False)
-        return code, flags | UNDERFLOW | INEXACT
+        return _overflow(t, int(negative), mode, policy, flags)
     return (t.neg_code if negative else t.pos_code)[r], flags
 
 
@@ -597,25 +624,31 @@ def _lowest_code(t):
     return t.pos_code[t.grid[0]]
 
 
-def _zero(t, sign, zero_missing, from_exact_zero):
+def _signed_zero(t, sign):
+    if sign and t.negzero_code is not None:
+        return t.negzero_code
+    return t.pos_code[0] if t.has_zero else _lowest_code(t)
+
+
+def _exact_zero(t, sign, zero_missing):
     if t.has_zero:
-        if sign and t.negzero_code is not None:
-            return t.negzero_code, 0
-        return t.pos_code[0], 0
+        return _signed_zero(t, sign), 0
     if zero_missing == "nan":
         return t.nan_code, INVALID
-    return _lowest_code(t), 0 if from_exact_zero else INEXACT
+    return _lowest_code(t), INEXACT
 
 
 def _infinity(t, sign, policy):
     fmt = t.fmt
     if sign and not fmt.signed:                         # -Inf into an unsigned format
-        if policy in ("finite", "propagate") or t.nan_code is None:
+        if policy in ("finite", "propagate"):
             return _lowest_code(t), 0
+        if t.nan_code is None:
+            return _lowest_code(t), INVALID
         return t.nan_code, INVALID
     if policy == "finite" or not t.inf_code:
-        if policy == "none" and not t.inf_code and t.nan_code is not None:
-            return t.nan_code, INVALID                  # OFP8 non-SAT: Inf -> NaN
+        if policy == "none" and not t.inf_code:         # OFP8 non-SAT: Inf -> NaN (or max)
+            return (t.nan_code if t.nan_code is not None else _max_code(t, sign)), INVALID
         return _max_code(t, sign), 0
     return t.inf_code[sign], 0
 
@@ -646,11 +679,11 @@ def _overflow(t, sign, mode, policy, flags):
 
 def _below_lowest(t, mode, policy, flags):
     """A nonzero negative rounded value in an unsigned format (P3109 row X < M_lo)."""
-    if policy in ("finite", "propagate") or (policy == "satnone" and mode in ("rtz", "rup")):
+    if policy in ("finite", "propagate") or mode in ("rtz", "rup"):
         return _lowest_code(t), flags | INEXACT
     if t.nan_code is None:
         return _lowest_code(t), flags | INEXACT
-    return t.nan_code, (flags & ~(INEXACT | UNDERFLOW)) | INVALID
+    return t.nan_code, INVALID
 
 
 # --------------------------------------------------------------------------------------------
@@ -676,7 +709,7 @@ def _nearest_fixed(x, fmt, mode, rand, sr_bits, exact):
         two_f, rem = divmod(2 * scaled.numerator, scaled.denominator)
         # reuse the float decision on a grid with units of 1/2
         away = _round_away(mode, 2 * lo, 2 * lo + 2, two_f, rem != 0, 2 * scaled, negative,
-                           lo % 2 == 0, lo % 2 == 1, rand, sr_bits)
+                           lambda u: u // 2 % 2 == 0, rand, sr_bits)
         mag = lo + 1 if away else lo
     q = -mag if negative else mag
     if not lo_q <= q <= hi_q:
