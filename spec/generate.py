@@ -43,18 +43,18 @@ OPENING = re.compile(r"<!-- (table|params|profiles|flags)(?::[^ ]*)? -->")
 
 # What a profile changes is shown in bold; the knob's meaning is one line of prose.
 KNOB_MEANING = {
-    "rounding": "rounding-direction (rounding.md)",
-    "saturation": "overflow policy; `None` = the target format's catalog default (overflow.md)",
-    "tininess": "when a tiny result is detected (tininess.md)",
-    "ftz": "flush tiny results to zero (tininess.md)",
-    "daz": "read subnormal operands as zero (tininess.md)",
-    "nan": "how a NaN result is encoded",
+    "rounding": "rounding direction ([rounding.md](rounding.md))",
+    "saturation": "overflow policy; `None` = the target format's catalogue default ([overflow.md](overflow.md))",
+    "tininess": "when a tiny result is detected ([tininess.md](tininess.md))",
+    "ftz": "flush tiny results to zero ([tininess.md](tininess.md#ftz-flush-tiny-results-to-zero))",
+    "daz": "read subnormal operands as zero ([tininess.md](tininess.md#daz-read-subnormal-operands-as-zero))",
+    "nan": "how a NaN result is encoded ([below](#nan-encodings))",
     "nan_sign": "sign bit of a NaN that refnum creates",
-    "nan_missing": "NaN into a format without NaN (FP4, FP6)",
+    "nan_missing": "NaN into a format without NaN ([overflow.md](overflow.md#nan-into-formats-without-nan))",
     "zero_missing": "zero into a format without zero (E8M0)",
     "lowest_binade": "rounding in the lowest binade of a precision-1 format without zero (E8M0)",
-    "p1_parity": "which neighbour is even for precision-1 formats",
-    "invalid_int": "integer result of an invalid float-to-integer conversion",
+    "p1_parity": "which neighbour is even for precision-1 formats ([rounding.md](rounding.md#precision-1-formats))",
+    "invalid_int": "integer result of an invalid float-to-integer conversion ([encodings-generic.md](encodings-generic.md#integers))",
     "exact": "float-to-integer conversions raise inexact",
     "sr_bits": "random bits N of a stochastic rounding",
 }
