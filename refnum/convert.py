@@ -48,23 +48,65 @@ def converter(src, dst, ctx=DEFAULT):
     The bulk path of ``refnum run/gen/verify`` and the benchmarks: a nonzero
     finite code goes straight from its integer parts to the projection step; every
     other code (zeros, specials, DAZ inputs, scaled formats) takes :func:`decode`.
-    The random value is not range-checked here: callers validate their input.
+    Narrowing float conversions also remember results by the bits that decide
+    them (:func:`_deciding_bits`).  The random value is not range-checked here:
+    callers validate their input.
     """
     src, dst = as_format(src), as_format(dst)
-    finite_parts = src.finite_parts
-    if ctx.daz:
-        finite_parts = _no_parts
+    finite_parts = _no_parts if ctx.daz else src.finite_parts
 
     def convert_code(code, rand=0):
         parts = finite_parts(code)
         if parts is None:
             return project(decode(code, src, ctx), dst, ctx, rand)
         return round_finite(dst, ctx, parts[0], parts[1], parts[2], 1, rand)
-    return convert_code
+
+    shift = _deciding_bits(src, dst, ctx)
+    return convert_code if shift is None else _remembering(convert_code, src, shift)
 
 
 def _no_parts(code):
     return None
+
+
+_MEMO_LIMIT = 1 << 20          # results kept per converter; beyond that, computed every time
+
+
+def _deciding_bits(src, dst, ctx):
+    """How many low trailing bits of a normal ``src`` code cannot change the result, or None.
+
+    A normal source value is ``(1 + t / 2**m_src) * 2**e``.  The destination's
+    quantum at that magnitude is at least ``2**(e - m_dst)`` (fewer bits when
+    subnormal), so a deterministic rounding (IEEE 754 §4.3, round to odd included),
+    tininess and overflow see only the sign, the exponent field, the top
+    ``m_dst + 1`` trailing bits (kept bits and the round bit) and whether any
+    lower bit is set.  The lower ``m_src - m_dst - 1`` bits fold into one sticky
+    bit.  Stochastic rounding reads every bit; subnormal and special source codes
+    are not covered by the argument and are never remembered.
+    """
+    if ctx.rounding.startswith("sr-") or src.kind != "float" or dst.kind != "float":
+        return None
+    shift = src.m - dst.m - 1
+    return shift if shift > 0 else None
+
+
+def _remembering(convert_code, src, shift):
+    memo = {}
+    low = (1 << shift) - 1
+    ncodes, mag_mask, max_mag = src.ncodes, src.mag_mask, src.max_mag
+    lowest_normal = (1 << src.m) if src.zero else 0
+
+    def convert_remembered(code, rand=0):
+        if not (0 <= code < ncodes and lowest_normal <= code & mag_mask <= max_mag):
+            return convert_code(code, rand)
+        key = (code >> shift) << 1 | (code & low != 0)
+        result = memo.get(key)
+        if result is None:
+            result = convert_code(code, rand)
+            if len(memo) < _MEMO_LIMIT:
+                memo[key] = result
+        return result
+    return convert_remembered
 
 
 def exact(x):

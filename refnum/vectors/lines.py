@@ -20,6 +20,8 @@ naming the line.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 
 from ..errors import RefnumError
@@ -76,10 +78,17 @@ def read_vectors(lines, layout):
 def _read(lines, limits, what, layout):
     """Skip blank and ``#`` lines; check every other line's hex, field count and ranges.
 
-    Each failure is a RefnumError naming the input line.
+    Each failure is a RefnumError naming the input line.  Plain input (every
+    line exactly the expected hex fields, all in range) is read in bulk; anything
+    else goes line by line, which is also what finds and names a bad line.
     """
+    text = lines if isinstance(lines, str) else "".join(lines)
+    rows = _plain_rows(text, limits)
+    if rows is not None:
+        yield from rows
+        return
     match, expected = _HEX_LINE.match, len(limits)
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(text.splitlines(keepends=True), 1):
         if not match(line):
             stripped = line.strip()
             if not stripped or stripped.startswith("#"):
@@ -97,6 +106,26 @@ def _read(lines, limits, what, layout):
                 raise RefnumError(f"input line {number}: {codes[column]:X} is out of range for "
                                   f"{layout.describe_column(column)}")
         yield number, codes
+
+
+@functools.lru_cache(maxsize=None)
+def _plain_input(nfields):
+    """Whole input of lines holding exactly ``nfields`` hex fields, nothing else."""
+    line = r"[0-9A-Fa-f]+" + r"[ \t]+[0-9A-Fa-f]+" * (nfields - 1) + r"[ \t]*"
+    return re.compile(rf"(?:{line}\r?\n)*(?:{line})?")
+
+
+def _plain_rows(text, limits):
+    """``(line number, codes)`` rows of plain input in one pass, or None if the input is not plain."""
+    n = len(limits)
+    if not _plain_input(n).fullmatch(text):
+        return None
+    fields = text.split()
+    codes = list(map(int, fields, itertools.repeat(16, len(fields))))
+    for column, limit in enumerate(limits):
+        if codes and max(codes[column::n]) >= limit:
+            return None
+    return enumerate(zip(*[iter(codes)] * n), 1)
 
 
 def plural(n, what):
