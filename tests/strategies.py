@@ -567,3 +567,77 @@ def int_codes(width):
     runs = st.integers(0, width).map(lambda i: (1 << i) - 1)
     return st.one_of(st.sampled_from(edges), walking, runs, runs.map(lambda c: top ^ c),
                      st.integers(0, top))
+
+
+# -- seeded lists (no hypothesis): TestFloat-like boundary codes for bulk cross-checks ----------
+
+def significand_patterns(m, rng, randoms=2):
+    """TestFloat-style trailing fields: 0, 1, all ones, single bits at both ends, runs, random."""
+    ones = (1 << m) - 1
+    pats = {0, 1, 2, 3, ones, ones - 1, 1 << (m - 1), (1 << (m - 1)) | 1, ones >> 1, ones ^ 1}
+    pats |= {ones ^ ((1 << i) - 1) for i in range(0, m + 1, max(1, m // 8))}     # leading ones
+    pats |= {(1 << i) - 1 for i in range(0, m + 1, max(1, m // 8))}              # trailing ones
+    pats |= {rng.getrandbits(m) for _ in range(randoms)}
+    return sorted(pats)
+
+
+def tie_patterns(m, narrow_ms):
+    """Trailing fields that are exact ties (discarded bits 100..0) or one unit off, for each narrower m."""
+    pats = set()
+    for mt in narrow_ms:
+        if mt >= m:
+            continue
+        half = 1 << (m - mt - 1)
+        for kept in (0, 1, (1 << mt) - 1, (1 << mt) - 2):
+            base = kept << (m - mt)
+            pats |= {base | half, base | (half - 1), base | (half + 1) if half > 1 else base | half}
+    return sorted(p for p in pats if 0 <= p < (1 << m))
+
+
+def boundary_code_list(src, exponents, rng, narrow_ms=(), randoms=2):
+    """Both signs x the given unbiased exponents (clipped to the source) x significand patterns.
+
+    Exponent ``src.emin - 1`` stands for the subnormal field, ``src.bias + 1`` for Inf/NaN.
+    """
+    codes = set()
+    pats = set(significand_patterns(src.m, rng, randoms)) | set(tie_patterns(src.m, narrow_ms))
+    for e in sorted(set(exponents)):
+        if not src.emin - 1 <= e <= src.bias + 1:
+            continue
+        field_ = 0 if e < src.emin else e + src.bias
+        for t in pats:
+            for sign in (0, 1):
+                codes.add((sign << (src.k - 1)) | (field_ << src.m) | t)
+    return sorted(codes)
+
+
+def exponent_windows(src, targets=(), int_widths=()):
+    """Unbiased exponents where conversions from ``src`` change behaviour.
+
+    ``targets`` are (p, emin, emax) triples of the float targets; ``int_widths`` the
+    integer widths (values near 2**(width-1) and 2**width).
+    """
+    es = set(range(src.emin - 1, src.emin + 3)) | set(range(src.bias - 2, src.bias + 2)) | set(range(-3, 4))
+    for p, emin, emax in targets:
+        es |= set(range(emin - p - 2, emin + 2)) | set(range(emax - 1, emax + 2))
+    for w in int_widths:
+        es |= set(range(w - 3, w + 2))
+    return sorted(e for e in es if src.emin - 1 <= e <= src.bias + 1)
+
+
+def int_code_list(width, rng, precisions=(), randoms=200):
+    """Codes of a width-bit integer: edges, walking ones/zeros, runs, exact ties for each float
+    precision p (an odd (p+1)-bit significand shifted left, so the discarded bits are 100..0)
+    and their neighbours, both signs (two's complement), and seeded random codes."""
+    top = (1 << width) - 1
+    vals = {0, 1, 2, 3, top, top - 1, top >> 1, (top >> 1) + 1, (top >> 1) - 1}
+    vals |= {1 << i for i in range(width)} | {top ^ (1 << i) for i in range(width)}
+    vals |= {(1 << i) - 1 for i in range(width + 1)} | {top ^ ((1 << i) - 1) for i in range(width + 1)}
+    for p in precisions:
+        for shift in range(0, max(0, width - p - 1)):
+            for sig in ((1 << p) + 1, (1 << (p + 1)) - 1, (1 << p) | 3, rng.getrandbits(p) | (1 << p) | 1):
+                v = sig << shift
+                vals |= {v - 1, v, v + 1}
+    vals |= {rng.getrandbits(width) for _ in range(randoms)}
+    vals = {v & top for v in vals} | {(-v) & top for v in vals}
+    return sorted(vals)
