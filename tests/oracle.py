@@ -44,7 +44,12 @@ tininess="after", ftz=False, zero_missing="min", p1_parity="code",
 nan_missing="max", exact=False)`` -> ``(code, flags)``
     ``x`` rounded into ``fmt`` by definition.  ``mode`` is one of rne rna rtz
     rup rdn rto sr-a sr-b sr-c (stochastic modes take ``rand`` = R and
-    ``sr_bits`` = N, P3109 v4.0 §4.7.4).  Values beyond the largest finite
+    ``sr_bits`` = N, P3109 v4.0 §4.7.4, with nu = (|x| - lo) / (hi - lo) of
+    the two enumerated neighbours).  Ties (rne) go to the neighbour whose
+    integral significand is even (P3109 CodeIsEven: zero is even; precision-1
+    formats such as E8M0 and Binary8p1* use the parity of the code, or with
+    ``p1_parity="significand"`` ties go up); rto keeps an odd neighbour and
+    otherwise takes the other one (SoftFloat's jamming).  Values beyond the largest finite
     one are rounded as if the exponent range were unbounded above (phantom
     grid values continue the top binade's spacing and the binades after it),
     then the overflow policy is applied: ``none`` (IEEE 754 §7.4 by rounding
@@ -58,9 +63,14 @@ nan_missing="max", exact=False)`` -> ``(code, flags)``
     the rounded value is out of range or NaN (NaN gives the largest code),
     inexact only when ``exact`` is true.
 
-The choices the specs leave open and that this oracle makes (each matches a
-documented refnum knob or the P3109 rule it generalises) are listed at
-:func:`nearest`.
+The choices the specs leave open and that this oracle makes are listed at
+:func:`nearest`.  The oracle was written from the notes before reading
+refnum's rounding code; where the two then disagreed on such an open choice
+(flags of Inf clamped under "none", exact zero into E8M0, negative values into
+unsigned formats, FTZ on exact subnormals) the choice refnum documents was
+kept and is stated there; where refnum broke a rule the specs do fix, refnum
+was changed (a NaN delivered for a negative value into an unsigned format kept
+the underflow/overflow flags without inexact).
 
 >>> e4m3 = catalog_format("e4m3")
 >>> [hex(nearest(Fraction(v), e4m3, saturation="none")[0]) for v in (448, 464, 465)]

@@ -32,7 +32,7 @@ GENERIC = ["e3m3_fn", "e4m2_fnuz", "e5m2_b13", "e3m2_fin_nosub", "e4m3_ieee_u"]
 CATALOG = list(oracle.FLOAT_CATALOG)
 EDGE = ["e4m3", "e5m2", "e2m1", "e8m0", "p3109_k8p4se", "p3109_k8p1uf"]
 ALL_FLOATS = CATALOG + P3109_K8 + P3109_SMALL_K + GENERIC
-DEFAULT_F16 = CATALOG + ["p3109_k8p4se"]
+DEFAULT_F16 = CATALOG + ["p3109_k8p4se", "p3109_k4p2sf"]      # the P3109 conformance F8/F4 formats
 DEFAULT_MODES_FORMATS = CATALOG + list(oracle.FIXED_CATALOG) + [
     "p3109_k8p4se", "p3109_k8p3sf", "p3109_k8p1uf", "p3109_k8p1se", "p3109_k8p4ue", "p3109_k5p2se",
     "e3m2_fin_nosub", "e4m3_ieee_u", "e4m2_fnuz"]
@@ -103,7 +103,7 @@ def finite_values(ofmt):
 
 def policy_relevant(name, values, thin=1):
     """Indices of the inputs an overflow policy can act on: NaN, Inf, magnitudes in
-    [max/2, 4 max], and for unsigned formats negative ones (all of them when thin == 0,
+    [max/2, 2 max], and for unsigned formats negative ones (all of them when thin == 0,
     else those below twice the smallest value); every ``thin``-th of the others (those
     go through the default policy too)."""
     ofmt = oracle.oracle_format(name)
@@ -113,7 +113,7 @@ def policy_relevant(name, values, thin=1):
     for i, x in enumerate(values):
         if not isinstance(x, Fraction) or isinstance(x, str):
             out.append(i)
-        elif vmax <= 2 * abs(x) <= 8 * vmax or (not ofmt.signed and x < 0 and (-x <= small or not thin)):
+        elif vmax <= 2 * abs(x) <= 4 * vmax or (not ofmt.signed and x < 0 and (-x <= small or not thin)):
             out.append(i)
         elif thin and i % thin == 0:
             out.append(i)
@@ -121,12 +121,12 @@ def policy_relevant(name, values, thin=1):
 
 
 def policy_codes(name):
-    """The binary16 codes for the policy sweeps (every 16th away from the edges)."""
-    return policy_relevant(name, F16_VALUES, thin=16)
+    """The binary16 codes for the policy sweeps (every 32nd away from the edges)."""
+    return policy_relevant(name, F16_VALUES, thin=32)
 
 
-@pytest.mark.parametrize("policy", POLICIES)
-@pytest.mark.parametrize("name", EDGE)
+@pytest.mark.parametrize("name,policy", [(n, p) for n in EDGE for p in POLICIES
+                                         if p != oracle.oracle_format(n).saturation])   # default: above
 def test_f16_each_policy(name, policy):
     bad = sweep("f16", policy_codes(name), name, policy=policy)
     assert not bad, report(bad, f"{name} {policy}")
@@ -138,6 +138,23 @@ def test_f16_each_policy(name, policy):
 def test_every_f16_code_every_policy(name, policy):
     bad = sweep("f16", ALL_F16, name, policy=policy)
     assert not bad, report(bad, f"{name} {policy}")
+
+
+@pytest.mark.parametrize("name", ["mxint8", "int4"])
+def test_every_f16_code_to_fixed(name):
+    # float -> integer/fixed point: TestFloat semantics (invalid and saturate out of
+    # range, inexact only with ``exact``); exact=True so that inexact is checked too.
+    bad = sweep("f16", ALL_F16, name, exact=True)
+    assert not bad, report(bad, name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exact", [False, True])
+@pytest.mark.parametrize("mode", ("rne",) + DIRECTED)
+@pytest.mark.parametrize("name", oracle.FIXED_CATALOG)
+def test_every_f16_code_to_fixed_every_mode(name, mode, exact):
+    bad = sweep("f16", ALL_F16, name, mode=mode, exact=exact)
+    assert not bad, report(bad, f"{name} {mode} exact={exact}")
 
 
 # --------------------------------------------------------------------------------------------
