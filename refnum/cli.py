@@ -379,12 +379,28 @@ class _Job:
                                    self.ctx.sr_bits if self.stochastic else 0)
         self.evaluate = self.function.evaluator(self.ctx)
 
+    def completed(self, operand_lines):
+        """Vector lines for canonical operand lines: each line's own text, then result and flags.
+
+        The bulk path of ``refnum run`` (see Layout.canonical_operand_lines).
+        """
+        evaluate, tail = self.evaluate, self.layout.result_template()
+        if self.layout.noperands == 1:                  # one operand, no random column: the common case
+            for line in operand_lines:
+                code, flags = evaluate(int(line, 16), 0)
+                yield line + tail % (code, flags & 0x1F)
+            return
+        for line in operand_lines:
+            codes = [int(field, 16) for field in line.split(" ")]
+            code, flags = evaluate(*codes) if self.stochastic else evaluate(*codes, 0)
+            yield line + tail % (code, flags & 0x1F)
+
     def vector_lines(self, rows):
         """Complete vector lines for (line number, operand codes) rows, R last when stochastic."""
-        evaluate, format_line, arity = self.evaluate, self.layout.format_line, self.function.arity
+        evaluate, format_line = self.evaluate, self.layout.format_line
         if self.stochastic:
-            return (format_line(codes, *evaluate(codes[:arity], codes[arity])) for _, codes in rows)
-        return (format_line(codes, *evaluate(codes, 0)) for _, codes in rows)
+            return (format_line(codes, *evaluate(*codes)) for _, codes in rows)
+        return (format_line(codes, *evaluate(*codes, 0)) for _, codes in rows)
 
 
 def cmd_run(args):
@@ -392,7 +408,12 @@ def cmd_run(args):
     from .vectors.lines import read_operands
 
     with _input(args.file) as lines, _output(args.output) as out:
-        _write_all(out, job.vector_lines(read_operands(lines, job.layout)))
+        text = lines.read()
+        operand_lines = job.layout.canonical_operand_lines(text)
+        if operand_lines is None:
+            _write_all(out, job.vector_lines(read_operands(text, job.layout)))
+        else:
+            _write_all(out, job.completed(operand_lines))
     return EXIT_OK
 
 
@@ -428,7 +449,7 @@ def cmd_verify(args):
     passed = failed = 0
     with _input(args.file) as lines:
         for number, codes in read_vectors(lines, layout):
-            expected, flags = evaluate(codes[:arity], codes[arity] if stochastic else 0)
+            expected, flags = evaluate(*codes[:nops]) if stochastic else evaluate(*codes[:arity], 0)
             if codes[nops] == expected and codes[nops + 1] == flags & IEEE_FLAGS:
                 passed += 1
                 continue

@@ -14,8 +14,9 @@ from .catalog import lookup
 from .context import DEFAULT
 from .errors import RefnumError
 from .interop import float_to_value
-from .rounding import project, round_finite
+from .rounding import project, rounder_for
 from .values import Value, parse
+
 
 def as_format(fmt):
     return lookup(fmt) if isinstance(fmt, str) else fmt
@@ -54,12 +55,13 @@ def converter(src, dst, ctx=DEFAULT):
     """
     src, dst = as_format(src), as_format(dst)
     finite_parts = _no_parts if ctx.daz else src.finite_parts
+    round_parts = rounder_for(dst)
 
     def convert_code(code, rand=0):
         parts = finite_parts(code)
         if parts is None:
             return project(decode(code, src, ctx), dst, ctx, rand)
-        return round_finite(dst, ctx, parts[0], parts[1], parts[2], 1, rand)
+        return round_parts(dst, ctx, parts[0], parts[1], parts[2], 1, rand)
 
     shift = _deciding_bits(src, dst, ctx)
     return convert_code if shift is None else _remembering(convert_code, src, shift)

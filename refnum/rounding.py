@@ -54,11 +54,15 @@ def round_finite(fmt, ctx, sign, num, exp, den=1, rand=0):
     The bulk paths (:func:`refnum.convert.converter`) call this directly with a
     decoded code's integer parts, skipping the :class:`Value`.
     """
-    kind = fmt.kind
-    if kind == "float":
-        return _round_float(fmt, ctx, sign, num, exp, den, rand)
-    if kind == "fixed":
-        return _round_fixed(fmt, ctx, sign, num, exp, den, rand)
+    return _ROUNDERS[fmt.kind](fmt, ctx, sign, num, exp, den, rand)
+
+
+def rounder_for(fmt):
+    """The function ``(fmt, ctx, sign, num, exp, den, rand)`` that :func:`round_finite` uses for ``fmt``."""
+    return _ROUNDERS[fmt.kind]
+
+
+def _round_scaled(fmt, ctx, sign, num, exp, den, rand):
     v = Value.from_fraction(Value.finite(sign, num, exp, den).to_fraction() / fmt.scale)
     return round_finite(fmt.base, ctx, sign, v.num, v.exp, v.den, rand)
 
@@ -138,7 +142,7 @@ def _round_float(fmt, ctx, sign, num, exp, den, rand):
     mode = ctx.rounding
     if r:
         flags = INEXACT
-        if _lowest_binade_as_subnormal(fmt, ctx, e):   # round between "0" (the lowest code) and 2**(emin+1)
+        if e == emin and _lowest_binade_as_subnormal(fmt, ctx):   # between "0" (the lowest code) and 2**(emin+1)
             q += 1
             s, r, d = split(num, exp, den, q)
         if round_away(mode, sign, _code_is_even(fmt, ctx, s, q), r, d, rand, ctx.sr_bits):
@@ -172,12 +176,12 @@ def _is_tiny(fmt, ctx, e, sign, num, exp, den, rand):
     return s >> fmt.p == 0
 
 
-def _lowest_binade_as_subnormal(fmt, ctx, e):
+def _lowest_binade_as_subnormal(fmt, ctx):
     """Whether ``ctx.lowest_binade == "subnormal"`` applies to an inexact value in the
     lowest binade [2**emin, 2**(emin+1)) of a precision-1 format without zero (E8M0):
     ml_dtypes rounds it like an IEEE subnormal binade whose only value, code 0,
     stands for zero; the result keeps the real meaning of the code (2**emin)."""
-    return ctx.lowest_binade == "subnormal" and e == fmt.emin and not fmt.zero and fmt.m == 0
+    return ctx.lowest_binade == "subnormal" and not fmt.zero and fmt.m == 0
 
 
 def _zero(fmt, sign):
@@ -309,3 +313,6 @@ def _invalid_integer(fmt, ctx, nan, sign, q):
     if nan:
         return fmt.code_of(fmt.hi if policy == "saturate" else 0), INVALID
     return fmt.code_of(fmt.lo if sign else fmt.hi), INVALID
+
+
+_ROUNDERS = {"float": _round_float, "fixed": _round_fixed, "scaled": _round_scaled}

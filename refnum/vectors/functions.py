@@ -10,7 +10,7 @@ names contain underscores themselves, so a name is split at every ``_to_`` (or
 Only conversions are implemented.  Arithmetic is listed in :data:`OPERATIONS`
 (operation name -> number of operands, TestFloat's set) so that the parser
 already recognises it and says so; adding an operation means adding its
-evaluator in :meth:`Function.evaluate` and marking it implemented here.
+evaluator in :meth:`Function.evaluator` and marking it implemented here.
 """
 
 from __future__ import annotations
@@ -43,25 +43,15 @@ class Function:
         return len(self.sources)
 
     def evaluator(self, ctx):
-        """A function ``(codes, rand) -> (code, flags)`` for this operation under ``ctx``.
+        """A function ``(*operand_codes, rand) -> (code, flags)`` for this operation under ``ctx``.
 
-        The returned callable does no range checking: the caller validates the codes.
+        ``rand`` is the random integer of a stochastic rounding (0 otherwise).  The
+        returned callable does no range checking: the caller validates the codes.
         """
         if self.operation == "convert":
-            return _conversion(self.sources[0], self.result, ctx)
+            from ..convert import converter    # bound once per run: decode, then the one projection step
+            return converter(self.sources[0], self.result, ctx)
         raise RefnumError(_not_implemented(self.name))       # unreachable while parse() refuses
-
-
-def _conversion(src, dst, ctx):
-    # Bound once per run: decode (DAZ included) then the one projection step.
-    from ..convert import converter
-
-    convert_code = converter(src, dst, ctx)
-
-    def evaluate(codes, rand):
-        return convert_code(codes[0], rand)
-
-    return evaluate
 
 
 def parse(name):

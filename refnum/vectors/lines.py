@@ -62,6 +62,30 @@ class Layout:
     def format_line(self, codes, code, flags):
         return self._template % (*codes, code, flags & IEEE_FLAGS)
 
+    def canonical_operand_lines(self, text):
+        """The operand lines of input already in canonical form, or None.
+
+        Canonical: every line exactly the operand fields, upper-case hex of the
+        columns' full widths, single spaces, ``\n`` ends, every code in range.
+        Such lines are their own operand text in the output, so the bulk path of
+        ``refnum run`` only appends result and flags.
+        """
+        if not self._canonical_input().fullmatch(text):
+            return None
+        lines = text.splitlines()
+        for column, (limit, width) in enumerate(zip(self.limits, self.widths)):
+            if limit < 16 ** width and any(int(line.split(" ")[column], 16) >= limit for line in lines):
+                return None                     # e.g. a 6-bit code written as 2 digits: 0x40 and up
+        return lines
+
+    def result_template(self):
+        """``" <result> <flags>\n"`` as a %-template taking (code, flags)."""
+        return f" %0{self.result_width}X %02X\n"
+
+    def _canonical_input(self):
+        line = " ".join(f"[0-9A-F]{{{w}}}" for w in self.widths)
+        return re.compile(rf"(?:{line}\n)*")
+
 
 def read_operands(lines, layout):
     """(line number, codes) of each operand line: the operands, R last when stochastic."""
