@@ -19,7 +19,6 @@ A new format is one line in ``_ENTRIES``.  Families are parsed from their names:
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from fractions import Fraction
@@ -149,6 +148,7 @@ def _family(key):
 
 
 def _unknown_message(name):
+    import difflib                                         # only for the error message
     known = sorted(set(CATALOG) | set(ALIASES))
     close = difflib.get_close_matches(name.lower(), known, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else "; 'refnum formats' lists them"

@@ -41,9 +41,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import os
 import sys
-import tempfile
 
 from . import __version__
 from .errors import RefnumError
@@ -366,6 +366,18 @@ def _print_lines(lines):
 
 # -- run, gen, verify, suite ----------------------------------------------------------------
 
+class _ResultTexts(dict):
+    """result -> ``" <code> <flags>\\n"``, formatted on first use."""
+
+    def __init__(self, template):
+        super().__init__()
+        self.template = template
+
+    def __missing__(self, result):
+        text = self[result] = self.template % (result[0], result[1] & 0x1F)
+        return text
+
+
 class _Job:
     """One function under one context: its line layout and its evaluator."""
 
@@ -382,18 +394,22 @@ class _Job:
     def completed(self, operand_lines):
         """Vector lines for canonical operand lines: each line's own text, then result and flags.
 
-        The bulk path of ``refnum run`` (see Layout.canonical_operand_lines).
+        The bulk path of ``refnum run`` (see Layout.canonical_operand_lines).  With
+        one operand the loops are maps and comprehensions, and for narrow results
+        each distinct result's text is formatted once.
         """
+        from .convert import remembers
+
         evaluate, tail = self.evaluate, self.layout.result_template()
-        if self.layout.noperands == 1:                  # one operand, no random column: the common case
-            for line in operand_lines:
-                code, flags = evaluate(int(line, 16), 0)
-                yield line + tail % (code, flags & 0x1F)
-            return
-        for line in operand_lines:
-            codes = [int(field, 16) for field in line.split(" ")]
-            code, flags = evaluate(*codes) if self.stochastic else evaluate(*codes, 0)
-            yield line + tail % (code, flags & 0x1F)
+        if self.layout.noperands > 1:
+            rows = ([int(field, 16) for field in line.split(" ")] for line in operand_lines)
+            results = (evaluate(*codes) if self.stochastic else evaluate(*codes, 0) for codes in rows)
+        else:
+            results = map(evaluate, map(int, operand_lines, itertools.repeat(16)), itertools.repeat(0))
+        if remembers(self.function.result):
+            texts = _ResultTexts(tail)
+            return [line + texts[result] for line, result in zip(operand_lines, results)]
+        return [line + tail % (code, flags & 0x1F) for line, (code, flags) in zip(operand_lines, results)]
 
     def vector_lines(self, rows):
         """Complete vector lines for (line number, operand codes) rows, R last when stochastic."""
@@ -413,7 +429,7 @@ def cmd_run(args):
         if operand_lines is None:
             _write_all(out, job.vector_lines(read_operands(text, job.layout)))
         else:
-            _write_all(out, job.completed(operand_lines))
+            out.write("".join(job.completed(operand_lines)))
     return EXIT_OK
 
 
@@ -517,6 +533,8 @@ def _output(path):
         yield sys.stdout
         sys.stdout.flush()
         return
+    import tempfile                                        # only here: keeps start-up short
+
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     try:

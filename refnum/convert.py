@@ -13,7 +13,7 @@ from fractions import Fraction
 from .catalog import lookup
 from .context import DEFAULT
 from .errors import RefnumError
-from .interop import float_to_value
+from .interop import float_parts, float_to_value
 from .rounding import project, rounder_for
 from .values import Value, parse
 
@@ -86,10 +86,17 @@ def _deciding_bits(src, dst, ctx):
     bit.  Stochastic rounding reads every bit; subnormal and special source codes
     are not covered by the argument and are never remembered.
     """
-    if ctx.rounding.startswith("sr-") or src.kind != "float" or dst.kind != "float":
+    if ctx.rounding.startswith("sr-") or src.kind != "float" or dst.kind != "float" or not remembers(dst):
         return None
     shift = src.m - dst.m - 1
     return shift if shift > 0 else None
+
+
+def remembers(dst):
+    """Whether bulk paths remember results for ``dst``: when it has at most 8 significant
+    bits (FP8, FP6, FP4, E8M0, bfloat16), many inputs share a result and remembering
+    pays; for wider results (binary16 and up) looking up costs more than computing."""
+    return dst.kind == "float" and dst.p <= 8
 
 
 def _remembering(convert_code, src, shift):
@@ -144,7 +151,11 @@ def from_value(x, dst, ctx=DEFAULT, rand=0):
     (15821, 1)
     """
     _check_rand(ctx, rand)
-    return project(exact(x), as_format(dst), ctx, rand)
+    if type(fmt := dst) is str:
+        fmt = lookup(dst)
+    if type(x) is float and (parts := float_parts(x)) is not None:     # the bulk path: no Value built
+        return rounder_for(fmt)(fmt, ctx, parts[0], parts[1], parts[2], 1, rand)
+    return project(exact(x), fmt, ctx, rand)
 
 
 def _check_rand(ctx, rand):

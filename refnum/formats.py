@@ -73,6 +73,9 @@ class FloatFormat:
         smax, qmax = self._decode_magnitude(max_mag)    # max finite = smax * 2**qmax
         object.__setattr__(self, "smax", smax)
         object.__setattr__(self, "qmax", qmax)
+        # the constants of the hot paths, read in one go (rounding.py, encode_finite)
+        object.__setattr__(self, "grid", (self.m, p, emin, d["qmin"], qmax, smax))
+        object.__setattr__(self, "layout", (self.m, emin, self.bias, sign_bit))
         object.__setattr__(self, "canonical_nan", self._canonical_nan())
         object.__setattr__(self, "inf_code", self._inf_code())
 
@@ -211,16 +214,16 @@ class FloatFormat:
     # -- encoding a rounded finite value ------------------------------------
     def encode_finite(self, sign, s, q):
         """Code of ``(-1)**sign * s * 2**q``, which the caller guarantees is representable."""
+        m, emin, bias, sign_bit = self.layout
         if s == 0:
-            return self.sign_bit if (sign and self.negzero) else 0
+            return sign_bit if (sign and self.negzero) else 0
         bl = s.bit_length()
         e = q + bl - 1
-        if e >= self.emin:
-            t = (s << (self.m + 1 - bl)) - (1 << self.m)
-            mag = ((e + self.bias) << self.m) | t
+        if e >= emin:
+            mag = ((e + bias) << m) | ((s << (m + 1 - bl)) - (1 << m))
         else:
-            mag = s << (q - (self.emin - self.m))
-        return mag | (self.sign_bit if sign else 0)
+            mag = s << (q - (emin - m))
+        return mag | (sign_bit if sign else 0)
 
     def max_code(self, sign=0):
         return self.max_mag | (self.sign_bit if sign else 0)

@@ -26,18 +26,28 @@ def bits_to_float(code):
     return struct.unpack("<d", struct.pack("<Q", code))[0]
 
 
-def float_to_value(x):
-    """The exact value of a Python float (every float is a dyadic rational).
+def float_parts(x):
+    """``(sign, num, exp)`` of a nonzero finite float, exactly ``(-1)**sign * num * 2**exp``; else None.
 
-    Finite floats go through ``as_integer_ratio`` (exact, and the hot path of
-    bulk rounding); zeros, infinities and NaNs through their bits, which keep
-    the sign and the NaN payload.
+    ``as_integer_ratio`` is exact and its denominator a power of two; this is
+    the hot path of rounding Python floats in bulk.
     """
     if x and math.isfinite(x):
         num, den = x.as_integer_ratio()
-        sign = num < 0
-        return Value(FINITE, int(sign), -num if sign else num, 1 - den.bit_length())
-    return BINARY64.decode(float_to_bits(x))
+        return (1, -num, 1 - den.bit_length()) if num < 0 else (0, num, 1 - den.bit_length())
+    return None
+
+
+def float_to_value(x):
+    """The exact value of a Python float (every float is a dyadic rational).
+
+    Zeros, infinities and NaNs are read from their bits, which keep the sign and
+    the NaN payload.
+    """
+    parts = float_parts(x)
+    if parts is None:
+        return BINARY64.decode(float_to_bits(x))
+    return Value(FINITE, *parts)
 
 
 def value_to_float(value, ctx=DEFAULT):

@@ -134,20 +134,20 @@ def _code_is_even(fmt, ctx, s0, q):
 # -- floating-point targets -----------------------------------------------------
 
 def _round_float(fmt, ctx, sign, num, exp, den, rand):
-    e = ilog2(num, exp, den)
-    emin = fmt.emin
-    q = e - fmt.m if e >= emin else fmt.qmin
+    m, p, emin, qmin, qmax, smax = fmt.grid
+    e = num.bit_length() - 1 + exp if den == 1 else ilog2(num, exp, den)
+    q = e - m if e >= emin else qmin
     s, r, d = split(num, exp, den, q)
     flags = 0
-    mode = ctx.rounding
     if r:
         flags = INEXACT
         if e == emin and _lowest_binade_as_subnormal(fmt, ctx):   # between "0" (the lowest code) and 2**(emin+1)
             q += 1
             s, r, d = split(num, exp, den, q)
-        if round_away(mode, sign, _code_is_even(fmt, ctx, s, q), r, d, rand, ctx.sr_bits):
+        even = not s & 1 if m else _code_is_even(fmt, ctx, s, q)
+        if round_away(ctx.rounding, sign, even, r, d, rand, ctx.sr_bits):
             s += 1
-            if s >> fmt.p:                    # carried into the next binade
+            if s >> p:                        # carried into the next binade
                 s >>= 1
                 q += 1
     if e < emin:
@@ -158,7 +158,7 @@ def _round_float(fmt, ctx, sign, num, exp, den, rand):
             flags |= UNDERFLOW
         if s == 0:
             return _underflow_to_zero(fmt, ctx, sign, flags)
-    elif q > fmt.qmax or (q == fmt.qmax and s > fmt.smax):
+    elif q > qmax or (q == qmax and s > smax):
         return _overflow(fmt, ctx, sign, flags)
     if sign and not fmt.signed:
         return _below_lowest(fmt, ctx, flags)

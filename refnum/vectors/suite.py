@@ -223,10 +223,11 @@ def _readme(manifest):
             r["rounding"] + (f" ({r['saturation']})" if not r["saturation_is_catalog_default"] else "")
             for r in rs))
         rows.append(f"| `{name}` | {rs[0]['cases']} | {rs[0]['lines']:,} | {modes} |")
-    mb = manifest["total_bytes"] / 1e6
+    tenths_of_mb = (manifest["total_bytes"] + 50_000) // 100_000      # integer arithmetic: no floats here
     return _README_TEMPLATE.format(
         version=manifest["refnum_version"], seed=manifest["seed"], nfiles=manifest["total_files"],
-        nlines=manifest["total_lines"], mb=f"{mb:.1f}", table="\n".join(rows), sr_bits=SR_BITS)
+        nlines=manifest["total_lines"], mb=f"{tenths_of_mb // 10}.{tenths_of_mb % 10}",
+        table="\n".join(rows), sr_bits=SR_BITS)
 
 
 _README_TEMPLATE = """\
