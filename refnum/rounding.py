@@ -135,9 +135,18 @@ def _code_is_even(fmt, ctx, s0, q):
 
 def _round_float(fmt, ctx, sign, num, exp, den, rand):
     m, p, emin, qmin, qmax, smax = fmt.grid
-    e = num.bit_length() - 1 + exp if den == 1 else ilog2(num, exp, den)
-    q = e - m if e >= emin else qmin
-    s, r, d = split(num, exp, den, q)
+    if den == 1:                              # a dyadic value (every decoded code): ilog2 and split inline
+        e = num.bit_length() - 1 + exp
+        q = e - m if e >= emin else qmin
+        if q > exp:
+            d = 1 << (q - exp)
+            s, r = num >> (q - exp), num & (d - 1)
+        else:
+            s, r, d = num << (exp - q), 0, 1
+    else:
+        e = ilog2(num, exp, den)
+        q = e - m if e >= emin else qmin
+        s, r, d = split(num, exp, den, q)
     flags = 0
     if r:
         flags = INEXACT
