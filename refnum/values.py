@@ -173,6 +173,9 @@ def _digits(n):
 _DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$", re.I)
 _HEXFLOAT = re.compile(r"^([+-]?)0x([0-9a-f]*)\.?([0-9a-f]*)p([+-]?\d+)$", re.I)
 _RATIONAL = re.compile(r"^[+-]?\d+/\d+$")
+# refnum's limit on a written exponent: 10**(10**6) still builds in a fraction of a second and
+# lies far beyond every catalog format; 1e99999999 would take minutes to hold exactly.
+_MAX_EXPONENT = 10**6
 _SPECIAL = {"inf": Value.inf(0), "+inf": Value.inf(0), "-inf": Value.inf(1),
             "infinity": Value.inf(0), "+infinity": Value.inf(0), "-infinity": Value.inf(1),
             "nan": Value.nan(0), "+nan": Value.nan(0), "-nan": Value.nan(1),
@@ -199,12 +202,39 @@ def parse(text):
         sign, whole, frac, exp = m.groups()
         if not whole and not frac:
             raise ValueError(f"malformed hexadecimal number {text!r}")
+        _check_exponent(exp, text)
         num = int((whole or "0") + frac, 16)
         return Value.from_fraction(_scale2(Fraction(-num if sign == "-" else num), int(exp) - 4 * len(frac)),
                                    sign_of_zero=int(negative))
-    if _DECIMAL.match(s) or _RATIONAL.match(s):
-        return Value.from_fraction(Fraction(s), sign_of_zero=int(negative))
+    decimal = _DECIMAL.match(s)
+    if decimal:
+        whole, _, frac = decimal[1].partition(".")
+        exp = _check_exponent(decimal[2][1:], text) if decimal[2] else 0
+        q = _int_of_digits(whole + frac) * Fraction(10) ** (exp - len(frac))
+        return Value.from_fraction(-q if negative else q, sign_of_zero=int(negative))
+    if _RATIONAL.match(s):
+        num, den = s.lstrip("+-").split("/")
+        if _int_of_digits(den) == 0:
+            raise ValueError(f"zero denominator in {text!r}")
+        q = Fraction(_int_of_digits(num), _int_of_digits(den))
+        return Value.from_fraction(-q if negative else q, sign_of_zero=int(negative))
     raise ValueError(f"not a number: {text!r}")
+
+
+def _int_of_digits(digits):
+    """int() of a decimal digit string, also past Python's 4300-digit limit (the exact
+    decimal forms of binary128 subnormals have over 16000 digits): split until short."""
+    if len(digits) <= 4000:
+        return int(digits or "0")
+    half = len(digits) // 2
+    return _int_of_digits(digits[:-half]) * 10**half + _int_of_digits(digits[-half:])
+
+
+def _check_exponent(digits, text):
+    """The exponent written as ``digits`` (optional sign), refused beyond ``_MAX_EXPONENT``."""
+    if len(digits.lstrip("+-0")) > len(str(_MAX_EXPONENT)) or abs(int(digits)) > _MAX_EXPONENT:
+        raise ValueError(f"exponent of {text!r} is out of range (|exponent| <= {_MAX_EXPONENT})")
+    return int(digits)
 
 
 def _scale2(q, e):
