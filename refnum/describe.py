@@ -52,7 +52,7 @@ def value_rows(fmt):
     if fmt.k > 16:
         raise ValueError(f"{fmt.name} has 2**{fmt.k} codes; tables stop at 16 bits")
     width = fmt.hex_digits
-    return [(f"{c:0{width}X}", bits_string(fmt, c), classify(fmt, c), str(fmt.decode(c)))
+    return [(f"{c:0{width}X}", bits_string(fmt, c), classify(fmt, c), _number_text(fmt.decode(c)))
             for c in range(fmt.ncodes)]
 
 
@@ -315,5 +315,9 @@ def _overflow_lines(fmt, value):
     if abs(value.to_fraction()) <= top:
         return []
     threshold = (Fraction(2 * base.smax + 1, 2)) * Fraction(2) ** base.qmax * scale
-    return [f"largest finite magnitude: {_number_text(Value.from_fraction(top))}; rne and rna overflow "
-            f"from magnitude {_number_text(Value.from_fraction(threshold))} (max + ulp/2) on"]
+    if base.smax & 1:        # the tie's even neighbour is the next power of two: rne overflows at the tie
+        rne = "rne and rna overflow from it on (its tie goes to the even neighbour beyond max)"
+    else:
+        rne = "rna overflows from it on, rne only above it (its tie goes to the even max)"
+    return [f"largest finite magnitude: {_number_text(Value.from_fraction(top))}; "
+            f"max + ulp/2 = {_number_text(Value.from_fraction(threshold))}: {rne}"]

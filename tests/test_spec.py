@@ -76,6 +76,8 @@ def _number(text):
         return text
     if text == "-0":
         return "-0"
+    if "0x" in text:                      # long values are shown as hex floats (exact in binary64 here)
+        return Fraction(float.fromhex(text))
     return Fraction(text)
 
 
