@@ -559,14 +559,23 @@ def float_codes(src, target=None):
     return st.one_of(*parts)
 
 
-def int_codes(width):
-    """Two's-complement / unsigned codes of a ``width``-bit integer, weighted to edges."""
+def int_codes(width, precisions=(2, 3, 4, 8, 11, 24, 53)):
+    """Two's-complement / unsigned codes of a ``width``-bit integer, weighted to edges and to exact
+    ties for floats of the given precisions (an odd (p+1)-bit significand, shifted, negated or not)."""
     top = (1 << width) - 1
-    edges = sorted({0, 1, 2, top, top - 1, top >> 1, (top >> 1) + 1, (top >> 1) - 1} & set(range(top + 1)))
+    edges = sorted(c for c in {0, 1, 2, top, top - 1, top >> 1, (top >> 1) + 1, (top >> 1) - 1} if 0 <= c <= top)
     walking = st.integers(0, width - 1).map(lambda i: 1 << i)
     runs = st.integers(0, width).map(lambda i: (1 << i) - 1)
+
+    def tie(a):
+        p, bits, shift, negate, delta = a
+        v = ((((1 << p) | (bits % (1 << p))) << 1 | 1) << shift) + delta
+        return (-v if negate else v) & top
+
+    ties = st.tuples(st.sampled_from(precisions), st.integers(0, (1 << 64) - 1), st.integers(0, width),
+                     st.booleans(), st.sampled_from([0, 0, 0, -1, 1])).map(tie)
     return st.one_of(st.sampled_from(edges), walking, runs, runs.map(lambda c: top ^ c),
-                     st.integers(0, top))
+                     st.integers(0, top), ties, ties)
 
 
 # -- seeded lists (no hypothesis): TestFloat-like boundary codes for bulk cross-checks ----------
