@@ -23,6 +23,7 @@ from .values import FINITE, INF, NAN, Value
 INEXACT, UNDERFLOW, OVERFLOW, INVALID, SATURATED = (
     int(Flag.INEXACT), int(Flag.UNDERFLOW), int(Flag.OVERFLOW), int(Flag.INVALID), int(Flag.SATURATED))
 
+
 def project(value, fmt, ctx=DEFAULT, rand=0):
     """The code of ``fmt`` that ``value`` rounds to under ``ctx``, and the flags raised.
 
@@ -51,8 +52,9 @@ def project(value, fmt, ctx=DEFAULT, rand=0):
 def round_finite(fmt, ctx, sign, num, exp, den=1, rand=0):
     """:func:`project` of the nonzero finite value ``(-1)**sign * num / den * 2**exp``.
 
-    The bulk paths (:func:`refnum.convert.converter`) call this directly with a
-    decoded code's integer parts, skipping the :class:`Value`.
+    The bulk paths (:func:`refnum.convert.converter`, floats in
+    :func:`refnum.convert.from_value`) come here with a decoded value's integer
+    parts, through :func:`rounder_for`, without building a :class:`Value`.
     """
     return _ROUNDERS[fmt.kind](fmt, ctx, sign, num, exp, den, rand)
 
@@ -220,6 +222,10 @@ def _saturated(fmt, sign, flags):
     return fmt.max_code(sign), flags | SATURATED
 
 
+def _inf(fmt, sign):
+    return fmt.inf_code | (fmt.sign_bit if sign else 0)
+
+
 def _nan_code(fmt, ctx, sign):
     """A NaN generated from a non-NaN (overflow to NaN, invalid)."""
     return fmt.nan_code(sign if ctx.nan != "canonical" else ctx.nan_sign)
@@ -238,14 +244,14 @@ def _overflow(fmt, ctx, sign, flags):
         if inward:
             return fmt.max_code(sign), flags
         if fmt.has_inf:
-            return fmt.inf_code | (fmt.sign_bit if sign else 0), flags
+            return _inf(fmt, sign), flags
         if fmt.has_nan:
             return _nan_code(fmt, ctx, sign), flags
         return _saturated(fmt, sign, flags)
     # P3109 v4.0 §4.7.5 SatNone, rows "X > M_hi" and "X < M_lo"
     if mode == "rtz" or mode == ("rdn", "rup")[sign] or not fmt.has_inf or (mode == "rto" and not fmt.signed):
         return _saturated(fmt, sign, flags)
-    return fmt.inf_code | (fmt.sign_bit if sign else 0), flags
+    return _inf(fmt, sign), flags
 
 
 def _below_lowest(fmt, ctx, flags):
@@ -266,7 +272,7 @@ def _infinity(fmt, ctx, sign):
     if sat == "finite":
         return fmt.max_code(sign), SATURATED
     if fmt.has_inf:
-        return fmt.inf_code | (fmt.sign_bit if sign else 0), 0
+        return _inf(fmt, sign), 0
     if sat == "none":                             # OFP8 non-SAT: Inf -> NaN; no NaN either: max
         if fmt.has_nan:
             return _nan_code(fmt, ctx, sign), INVALID
