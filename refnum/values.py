@@ -170,9 +170,9 @@ def _digits(n):
     return _digits(high) + _digits(low).rjust(half, "0")
 
 
-_DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$", re.I)
-_HEXFLOAT = re.compile(r"^([+-]?)0x([0-9a-f]*)\.?([0-9a-f]*)p([+-]?\d+)$", re.I)
-_RATIONAL = re.compile(r"^[+-]?\d+/\d+$")
+_DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$", re.I | re.A)
+_HEXFLOAT = re.compile(r"^([+-]?)0x([0-9a-f]*)\.?([0-9a-f]*)p([+-]?\d+)$", re.I | re.A)
+_RATIONAL = re.compile(r"^[+-]?\d+/\d+$", re.A)
 # refnum's limit on a written exponent: 10**(10**6) still builds in a fraction of a second and
 # lies far beyond every catalog format; 1e99999999 would take minutes to hold exactly.
 _MAX_EXPONENT = 10**6

@@ -220,7 +220,7 @@ def test_huge_exponents_round_or_are_refused_quickly():
 
 MALFORMED = ["", " ", "abc", "0x", "0x1.8", "0x1p", "0x.p1", "0x1.gp3", "1e", "e5", ".", "--1", "1..2", "1.2.3",
              "1/0", "0/0", "-7/0", "1/-3", "1 / 3", "nan(1)", "1_000", "0x1.8p+", "1e5.5", "inf1", "1,5", "½",
-             "0b101", "1e+-3", "++1"]
+             "0b101", "1e+-3", "++1", "\u0663", "1\u0660"]
 
 
 @pytest.mark.parametrize("text", MALFORMED)
