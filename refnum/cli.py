@@ -423,13 +423,15 @@ def cmd_run(args):
     job = _Job(args)
     from .vectors.lines import read_operands
 
-    with _input(args.file) as lines, _output(args.output) as out:
+    with _input(args.file) as lines:
         text = lines.read()
-        operand_lines = job.layout.canonical_operand_lines(text)
-        if operand_lines is None:
-            _write_all(out, job.vector_lines(read_operands(text, job.layout)))
-        else:
-            out.write("".join(job.completed(operand_lines)))
+    operand_lines = job.layout.canonical_operand_lines(text)
+    if operand_lines is None:                   # every line checked and computed before anything is written
+        result = "".join(job.vector_lines(list(read_operands(text, job.layout))))
+    else:
+        result = "".join(job.completed(operand_lines))
+    with _output(args.output) as out:
+        out.write(result)
     return EXIT_OK
 
 
@@ -446,8 +448,9 @@ def cmd_gen(args):
     else:
         codes = operands(source, level=args.level, seed=args.seed, count=args.count)
         rows = ((i, [c]) for i, c in enumerate(codes, 1))
+    result = "".join(job.vector_lines(rows))    # computed in full before anything is written
     with _output(args.output) as out:
-        _write_all(out, job.vector_lines(rows))
+        out.write(result)
     return EXIT_OK
 
 
@@ -495,17 +498,6 @@ def cmd_suite(args):
         raise RefnumError("suite: the conformance suite writer (refnum.vectors.suite) is not available") from None
     write_suite(args.out, seed=args.seed)
     return EXIT_OK
-
-
-def _write_all(out, lines):
-    batch = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) >= _CHUNK_LINES:
-            out.write("".join(batch))
-            batch = []
-    if batch:
-        out.write("".join(batch))
 
 
 @contextlib.contextmanager
