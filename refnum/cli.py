@@ -411,6 +411,15 @@ class _Job:
             return [line + texts[result] for line, result in zip(operand_lines, results)]
         return [line + tail % (code, flags & 0x1F) for line, (code, flags) in zip(operand_lines, results)]
 
+    def failing_line(self, rows):
+        """The number of the first (line number, codes) row whose evaluation raises RefnumError."""
+        for number, codes in rows:
+            try:
+                next(self.vector_lines([(number, codes)]))
+            except RefnumError:
+                return number
+        return "?"
+
     def vector_lines(self, rows):
         """Complete vector lines for (line number, operand codes) rows, R last when stochastic."""
         evaluate, format_line = self.evaluate, self.layout.format_line
@@ -426,10 +435,13 @@ def cmd_run(args):
     with _input(args.file) as lines:
         text = lines.read()
     operand_lines = job.layout.canonical_operand_lines(text)
-    if operand_lines is None:                   # every line checked and computed before anything is written
-        result = "".join(job.vector_lines(list(read_operands(text, job.layout))))
-    else:
-        result = "".join(job.completed(operand_lines))
+    try:                                        # every line checked and computed before anything is written
+        if operand_lines is None:
+            result = "".join(job.vector_lines(list(read_operands(text, job.layout))))
+        else:
+            result = "".join(job.completed(operand_lines))
+    except RefnumError as err:                  # a value the context refuses (e.g. --nan-missing error)
+        raise RefnumError(f"input line {job.failing_line(read_operands(text, job.layout))}: {err}") from None
     with _output(args.output) as out:
         out.write(result)
     return EXIT_OK

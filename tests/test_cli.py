@@ -593,3 +593,10 @@ def test_closed_pipe_is_not_an_error():
 def test_every_knob_option_is_accepted(option):
     rc, out, err = cli("run", "f32_to_e8m0", option, stdin="3F800000\n")
     assert (rc, err) == (0, "") and out == "3F800000 7F 00\n"     # 1.0 = 2**0 is E8M0 code 127
+
+
+def test_a_refused_value_names_its_line_and_writes_nothing():
+    # binary16 0x7E00 is a NaN; OCP MX FP4 E2M1 has no NaN code, and --nan-missing error refuses it
+    rc, out, err = cli("run", "f16_to_e2m1", "--nan-missing", "error", stdin="3C00\n# note\n7E00\n")
+    assert_input_error(rc, out, err, "input line 3", "e2m1")
+    assert out == ""
