@@ -53,3 +53,13 @@ def test_wide_sources_near_rounding_boundaries(src, dst, ctx):
     codes += boundary_codes(s, d.m + 1, 1000, seed=7)          # repeats exercise remembered results
     for code in codes + codes[:500]:
         assert bulk(code) == convert(code, s, d, ctx), hex(code)
+
+
+@pytest.mark.parametrize("src", ["f16", "bf16"])
+@pytest.mark.parametrize("profile", ["ml_dtypes", "p3109", "ocp", "x86"])
+def test_every_16_bit_code_under_profiles(src, profile):
+    ctx = Context.profile(profile)
+    for dst in ("e8m0", "e4m3", "e2m1"):
+        bulk = converter(src, dst, ctx)
+        for code in range(1 << 16):
+            assert bulk(code) == convert(code, src, dst, ctx), (dst, hex(code))
