@@ -65,7 +65,7 @@ class FloatFormat:
         sign_bit = (1 << (k - 1)) if self.signed else 0
         d = dict(k=k, p=p, emin=emin, sign_bit=sign_bit, ncodes=1 << k,
                  mag_mask=mag_codes - 1, max_mag=max_mag,
-                 nan_at_negzero=sign_bit if self.nan == "negzero" else -1, t_mask=(1 << self.m) - 1,
+                 nan_at_negzero=sign_bit if self.nan == "negzero" else -1,
                  qmin=emin - self.m if self.subnormals else emin,
                  negzero=self.signed and self.nan != "negzero" and self.zero)
         for key, value in d.items():                    # derived once; frozen afterwards
@@ -151,9 +151,6 @@ class FloatFormat:
             return code == self.sign_bit
         return False
 
-    def is_inf_code(self, code):
-        return self.inf is not None and code & self.mag_mask == self.inf_code
-
     # -- decoding -----------------------------------------------------------
     def _decode_magnitude(self, mag):
         """(integer significand, exponent) of a finite magnitude code."""
@@ -192,18 +189,14 @@ class FloatFormat:
         """
         if 0 <= code < self.ncodes:
             mag = code & self.mag_mask
-            if 0 < mag <= self.max_mag and code != self.nan_at_negzero:
-                m = self.m
-                e_field = mag >> m
-                if e_field or not self.zero:          # normal (inline _decode_magnitude: the hot path)
-                    num = (mag & self.t_mask) | (1 << m)
-                    return (1 if code & self.sign_bit else 0), num, e_field - self.bias - m
-                if self.subnormals:
-                    return (1 if code & self.sign_bit else 0), mag, self.emin - m
+            if mag <= self.max_mag and code != self.nan_at_negzero:
+                num, exp = self._decode_magnitude(mag)
+                if num:
+                    return (1 if code & self.sign_bit else 0), num, exp
         return None
 
     def check_code(self, code):
-        if not 0 <= code < (1 << self.k):
+        if not 0 <= code < self.ncodes:
             raise RefnumError(f"code 0x{code:X} is out of range for {self.name} ({self.k} bits)")
 
     def is_subnormal_code(self, code):

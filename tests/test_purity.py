@@ -40,3 +40,12 @@ def test_the_check_catches_a_float(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("import math\nx = 0.5\ny = float('1')\n")
     assert len(list(offences(bad))) == 3
+
+
+def test_floats_leave_through_interop_correctly_rounded():
+    from refnum.convert import exact
+    from refnum.interop import value_to_float
+
+    # Python's float() of a decimal string is correctly rounded (IEEE 754 §5.12): an independent oracle
+    for text in ("0.1", "-2.5e-3", "1e-320", "1.7976931348623157e308", "4.9e-324", "1e400", "-0"):
+        assert value_to_float(exact(text)) == float(text)
