@@ -11,9 +11,13 @@
     refnum verify FUNCTION [opts] FILE     check vector lines; last line "N passed, M failed"
     refnum suite [--out DIR] [--seed N]    write the conformance corpus
 
-FUNCTION is a TestFloat name, ``<src>_to_<dst>``, with any catalog name, alias or
-family name on either side (``f32_to_f16``, ``f16_to_i32``, ``e4m3_to_bf16``,
-``p3109_k8p4se_to_f32``); see :mod:`refnum.vectors.functions`.  Vector lines
+FUNCTION is a TestFloat name, ``<src>_to_<dst>`` or ``<fmt>_<op>``, with any
+catalog name, alias or family name (``f32_to_f16``, ``f16_to_i32``, ``e4m3_to_bf16``,
+``f16_add``, ``f32_mulAdd``, ``f16_lt_quiet``, ``p3109_k8p4se_mul``); an operation
+may name a result format, ``<fmt>_<op>_to_<result>`` (``e4m3_mul_to_f32``), and
+``--operand-formats A,B[,C]`` gives operands formats of their own (``bf16_mulAdd_to_f32
+--operand-formats bf16,bf16,f32``); see :mod:`refnum.vectors.functions` and
+:mod:`refnum.arith`.  Vector lines
 are TestFloat's (:mod:`refnum.vectors.lines`): upper-case fixed-width hex
 operands, result and two hex digits of IEEE flags, one space apart.
 
@@ -160,18 +164,19 @@ def _build_parser():
                    help="a code (0x7E, 7E) or a value (465, 0.1, 0x1.8p-3, inf); bare digits are a value")
     p = command("run", cmd_run, "read operand lines, write complete vector lines",
                 [_semantics_options(), _output_option()], _LINES_HELP)
-    p.add_argument("function", metavar="FUNCTION", help="e.g. f32_to_f16, f16_to_i32, e4m3_to_bf16")
+    _function_argument(p)
     p.add_argument("file", metavar="FILE", nargs="?", default="-", help="operand lines (default: standard input)")
-    p = command("gen", cmd_gen, "generate cases (exhaustive for <= 16-bit sources) as vector lines",
+    p = command("gen", cmd_gen, "generate cases (exhaustive for <= 16-bit sources and <= 2**16 operand"
+                " tuples, else TestFloat-style) as vector lines",
                 [_semantics_options(), _output_option()], _LINES_HELP)
-    p.add_argument("function", metavar="FUNCTION")
+    _function_argument(p)
     p.add_argument("--level", "-level", type=int, choices=(1, 2), default=1, help="TestFloat-style level")
     p.add_argument("--seed", "-seed", type=int, default=1, help="seed of the generators (default 1)")
     p.add_argument("-n", "--count", dest="count", type=_positive_int, metavar="COUNT",
                    help="number of cases (default: every code for <= 16-bit sources, else the level's)")
     p = command("verify", cmd_verify, "check vector lines against refnum; last line 'N passed, M failed'",
                 [_semantics_options()], _LINES_HELP)
-    p.add_argument("function", metavar="FUNCTION")
+    _function_argument(p)
     p.add_argument("file", metavar="FILE", help="vector lines ('-' for standard input)")
     p.add_argument("--errors", "-errors", type=_count, default=20, metavar="N",
                    help="print at most N mismatches (default 20; 0 = all)")
@@ -179,6 +184,13 @@ def _build_parser():
     p.add_argument("--out", default="vectors", metavar="DIR", help="output folder (default: vectors)")
     p.add_argument("--seed", type=int, default=1)
     return parser
+
+
+def _function_argument(p):
+    p.add_argument("function", metavar="FUNCTION",
+                   help="e.g. f32_to_f16, f16_to_i32, e4m3_to_bf16, f16_add, f32_mulAdd, e4m3_mul_to_f32")
+    p.add_argument("--operand-formats", metavar="A,B[,C]",
+                   help="a format for each operand of an operation (default: the function name's)")
 
 
 _LINES_HELP = """\
@@ -225,6 +237,9 @@ _KNOB_HELP = {
     "zero_missing": "zero into a format without zero",
     "lowest_binade": "rounding in the lowest binade of a format without zero (E8M0)",
     "p1_parity": "ties of precision-1 formats",
+    "nan_priority": "which NaN operand a payload-keeping profile propagates",
+    "inf_zero_nan": "fma(Inf, 0, qNaN): signal invalid or not",
+    "div_by_zero": "x / 0: a signed infinity (IEEE) or NaN (P3109)",
 }
 
 
@@ -384,7 +399,8 @@ class _Job:
     def __init__(self, args):
         from .vectors import functions, lines
 
-        self.function = functions.parse(args.function)
+        formats = getattr(args, "operand_formats", None)
+        self.function = functions.parse(args.function, formats.split(",") if formats else None)
         self.ctx = build_context(args)
         self.stochastic = self.ctx.rounding in _STOCHASTIC
         self.layout = lines.Layout(self.function.sources, self.function.result,
@@ -449,16 +465,17 @@ def cmd_run(args):
 
 def cmd_gen(args):
     job = _Job(args)
-    if job.function.arity != 1:
-        raise RefnumError(f"gen: {job.function.name}: only one-operand functions can be generated yet")
-    from .vectors.cases import operands, operands_with_random
+    from .vectors.cases import operand_tuples, operands, operands_with_random
 
-    source = job.function.sources[0]
-    if job.stochastic:      # the same draws as the published corpus (refnum.vectors.cases)
-        pairs = operands_with_random(source, job.ctx.sr_bits, level=args.level, seed=args.seed, count=args.count)
+    sources, nbits = job.function.sources, job.ctx.sr_bits if job.stochastic else 0
+    if len(sources) > 1:
+        cases = operand_tuples(sources, level=args.level, seed=args.seed, count=args.count, random_bits=nbits)
+        rows = ((i, list(case)) for i, case in enumerate(cases, 1))
+    elif job.stochastic:    # the same draws as the published corpus (refnum.vectors.cases)
+        pairs = operands_with_random(sources[0], nbits, level=args.level, seed=args.seed, count=args.count)
         rows = ((i, list(pair)) for i, pair in enumerate(pairs, 1))
     else:
-        codes = operands(source, level=args.level, seed=args.seed, count=args.count)
+        codes = operands(sources[0], level=args.level, seed=args.seed, count=args.count)
         rows = ((i, [c]) for i, c in enumerate(codes, 1))
     result = "".join(job.vector_lines(rows))    # computed in full before anything is written
     with _output(args.output) as out:

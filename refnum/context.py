@@ -62,6 +62,9 @@ _CHOICES = {
     "lowest_binade": ("exact", "subnormal"),
     "p1_parity": ("code", "significand"),
     "invalid_int": ("saturate", "x86", "arm", "wrap"),
+    "nan_priority": ("first", "signaling"),
+    "inf_zero_nan": ("invalid", "quiet"),
+    "div_by_zero": ("inf", "nan"),
 }
 
 
@@ -121,6 +124,15 @@ class Context:
     exact         float -> integer raises inexact (TestFloat -exact; IEEE
                   convertToIntegerExact)
     sr_bits       N, the number of random bits of a stochastic rounding
+    nan_priority  which NaN operand an operation propagates when ``nan`` keeps
+                  payloads: first (the first NaN operand: SoftFloat 8086-SSE,
+                  x86 SSE/AVX) or signaling (the first signalling NaN, else
+                  the first NaN: SoftFloat ARM-VFPv2, Arm FPProcessNaNs)
+    inf_zero_nan  fma(Inf, 0, qNaN): invalid (signal invalid, return the
+                  default NaN: SoftFloat, x86, Arm) or quiet (propagate the
+                  NaN addend, no flag); IEEE 754-2019 §7.2(c) allows both
+    div_by_zero   x / 0: inf (IEEE 754 §7.3: a signed infinity, divide-by-zero)
+                  or nan (P3109 v4.0: Divide(x, 0) = NaN for every x)
     """
 
     rounding: str = "rne"
@@ -137,6 +149,9 @@ class Context:
     invalid_int: str = "saturate"
     exact: bool = False
     sr_bits: int = 0
+    nan_priority: str = "first"
+    inf_zero_nan: str = "invalid"
+    div_by_zero: str = "inf"
     name: str = "default"
 
     def __post_init__(self):
@@ -178,7 +193,7 @@ PROFILES = {
     "arm": dict(nan="canonical", nan_sign=0, invalid_int="arm", tininess="before"),
     "ml_dtypes": dict(saturation="none", nan="sign", nan_missing="negzero", zero_missing="nan",
                       p1_parity="significand", lowest_binade="subnormal"),
-    "p3109": dict(saturation="satnone", nan="canonical", p1_parity="code"),
+    "p3109": dict(saturation="satnone", nan="canonical", p1_parity="code", div_by_zero="nan"),
     "ocp": dict(saturation="finite", nan="canonical", nan_missing="max", zero_missing="min"),
 }
 

@@ -301,15 +301,26 @@ def _nan(fmt, ctx, v):
 
 # -- fixed-point and integer targets ------------------------------------------------
 
-def _round_fixed(fmt, ctx, sign, num, exp, den, rand):
-    """Round to a multiple of 2**-frac, then range-check (IEEE 754 §5.8 for integers)."""
-    s, r, d = split(num, exp, den, -fmt.frac)
+def quantize(ctx, sign, num, exp, den, q, rand=0):
+    """``(S, inexact)``: ``num/den * 2**exp`` rounded under ``ctx`` to an integer multiple
+    ``S * 2**q`` of ``2**q`` (exponent and range unbounded).
+
+    The rounding of fixed-point and integer targets (IEEE 754 §5.8) and of
+    roundToIntegral (§5.9, ``q = 0``); evenness is the parity of ``S``.
+    """
+    s, r, d = split(num, exp, den, q)
     if r and round_away(ctx.rounding, sign, not s & 1, r, d, rand, ctx.sr_bits):
         s += 1
+    return s, r != 0
+
+
+def _round_fixed(fmt, ctx, sign, num, exp, den, rand):
+    """Round to a multiple of 2**-frac, then range-check (IEEE 754 §5.8 for integers)."""
+    s, inexact = quantize(ctx, sign, num, exp, den, -fmt.frac, rand)
     q = -s if sign else s
     if not fmt.lo <= q <= fmt.hi:
         return _invalid_integer(fmt, ctx, False, sign, q)
-    return fmt.code_of(q), (INEXACT if r and ctx.exact else 0)
+    return fmt.code_of(q), (INEXACT if inexact and ctx.exact else 0)
 
 
 def _special_to_fixed(fmt, ctx, v):

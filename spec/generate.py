@@ -55,8 +55,11 @@ KNOB_MEANING = {
     "lowest_binade": "rounding in the lowest binade of a precision-1 format without zero (E8M0)",
     "p1_parity": "which neighbour is even for precision-1 formats ([rounding.md](rounding.md#precision-1-formats))",
     "invalid_int": "integer result of an invalid float-to-integer conversion ([encodings-generic.md](encodings-generic.md#integers))",
-    "exact": "float-to-integer conversions raise inexact",
+    "exact": "float-to-integer conversions and roundToInt raise inexact (TestFloat `-exact`)",
     "sr_bits": "random bits N of a stochastic rounding",
+    "nan_priority": "which NaN operand is propagated when payloads are kept ([arithmetic.md](arithmetic.md#nan-operands))",
+    "inf_zero_nan": "whether fma(Inf, 0, qNaN) signals invalid ([arithmetic.md](arithmetic.md#fused-multiply-add))",
+    "div_by_zero": "x / 0: signed infinity (IEEE) or NaN (P3109) ([arithmetic.md](arithmetic.md#division))",
 }
 
 FLAG_LETTER = {"INEXACT": "x", "UNDERFLOW": "u", "OVERFLOW": "o", "DIVBYZERO": "i", "INVALID": "v"}

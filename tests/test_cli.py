@@ -487,11 +487,20 @@ def test_wrong_operand_count_names_the_line():
     assert err == "refnum: input line 3: expected 1 operand, got 2\n"
 
 
-def test_arithmetic_names_are_recognised_but_not_implemented():
-    for name in ("f16_add", "f32_mulAdd", "e4m3_mul", "float8_e5m2_add", "f16_eq_signaling", "bf16_sqrt"):
-        rc, out, err = cli("run", name)
-        assert_input_error(rc, out, err)
-        assert err == f"refnum: {name}: arithmetic is not implemented yet; conversions <src>_to_<dst> are\n"
+def test_operation_names_and_their_errors():
+    rc, out, err = cli("run", "e4m3_mul_to_f32", stdin="7E 7E\n")   # 448 * 448 = 200704, exact
+    assert (rc, out, err) == (0, "7E 7E 48440000 00\n", "")
+    rc, out, err = cli("run", "bf16_mulAdd_to_f32", "--operand-formats", "bf16,bf16,f32",
+                       stdin="3C00 3C00 00000000\n")                   # 2**-7 * 2**-7 + 0 = 2**-14
+    assert (rc, out) == (0, "3C00 3C00 00000000 38800000 00\n")
+    assert cli("run", "f16_lt_quiet", stdin="3C00 4000\n")[1] == "3C00 4000 1 00\n"
+    assert_input_error(*cli("run", "f16_add", stdin="3C00\n"), "input line 1", "expected 2 operands, got 1")
+    assert_input_error(*cli("run", "e4m9x_add"), "unknown format 'e4m9x'")
+    assert_input_error(*cli("run", "e4m3_mul_to_f99"), "unknown format 'f99'")
+    assert_input_error(*cli("run", "f16_eq_to_f32"), "takes no result format")
+    assert_input_error(*cli("run", "f16_add", "--operand-formats", "f16"), "takes 2 operands; 1 operand formats")
+    assert_input_error(*cli("run", "f16_to_f32", "--operand-formats", "f16"), "apply to operations")
+    assert_input_error(*cli("run", "f16_frobnicate"), "unknown function", "mulAdd")
 
 
 def test_failed_run_leaves_no_partial_file(tmp_path):
@@ -533,7 +542,7 @@ def test_python_dash_m_smoke():
     ok = subprocess.run([sys.executable, "-m", "refnum", "explain", "e4m3", "0x7e"], capture_output=True,
                         text=True, env=env, cwd=ROOT, timeout=120)
     assert ok.returncode == 0 and "value: 448" in ok.stdout
-    bad = subprocess.run([sys.executable, "-m", "refnum", "run", "f16_add"], capture_output=True, text=True,
+    bad = subprocess.run([sys.executable, "-m", "refnum", "run", "f16_frobnicate"], capture_output=True, text=True,
                          env=env, cwd=ROOT, timeout=120, input="")
     assert bad.returncode == 2 and bad.stdout == "" and "Traceback" not in bad.stderr
     assert bad.stderr.count("\n") == 1

@@ -114,6 +114,96 @@ def _extra_boundaries(fmt, level):
     return [c for c in boundary_codes(fmt) if c not in seen]
 
 
+def operand_tuples(formats, *, level=1, seed=1, count=None, random_bits=0):
+    """Operand code tuples for an operation whose operands have ``formats``.
+
+    When there are at most 2**16 tuples (every pair of 8-bit operands) they are
+    all enumerated, in order (``count`` then takes a seeded sample, in order, as
+    for one operand).  Otherwise the cases follow TestFloat 3e's multi-operand
+    generator (softfloat-testfloat notes §2.4), restated for any layout: every
+    tuple of *operand patterns* (:func:`operand_patterns`) -- all pairs for two
+    operands; for three, every pair of the first two with the third cycling
+    through its patterns -- each preceded by the cases of a fixed cycle that
+    replace some operands by random ones (two operands: (R,R) (A,R) (R,R) (R,B)
+    (R,R), then (A,B); three: eight mixes, then (A,B,C)).  Random operands are
+    drawn as for one operand.  ``count`` cuts or cycles the stream as for
+    :func:`operands`.  With ``random_bits`` N, each tuple ends with the random integer
+    R of a stochastic rounding, drawn after all operands as :func:`operands_with_random` does.
+    """
+    rng = random.Random(seed)
+    cases = _operand_tuples(tuple(_as_format(f) for f in formats), level, count, rng)
+    if random_bits:
+        return [case + (rng.getrandbits(random_bits),) for case in cases]
+    return cases
+
+
+def _operand_tuples(fmts, level, count, rng):
+    _check_level(level)
+    if count is not None and (not isinstance(count, int) or count < 1):
+        raise RefnumError(f"count must be a positive integer, got {count!r}")
+    total = functools.reduce(lambda n, f: n * f.ncodes, fmts, 1)
+    if total <= 1 << EXHAUSTIVE_BITS:
+        every = list(itertools.product(*(range(f.ncodes) for f in fmts)))
+        if count is None:
+            return every
+        if count < total:
+            return [every[i] for i in sorted(rng.sample(range(total), count))]
+        return [every[i % total] for i in range(count)]
+    pats = [operand_patterns(f, level) for f in fmts]
+    mixes = _MIXES[len(fmts)]
+    natural = len(pats[0]) * len(pats[1]) * len(mixes)
+    return list(itertools.islice(_tuple_stream(fmts, pats, mixes, rng), count or natural))
+
+
+# Which operands of a pattern tuple a case keeps (1) or replaces by a random operand (0);
+# the last entry of each cycle is the pattern tuple itself (TestFloat genCases *_ab_next, *_abc_next).
+_MIXES = {
+    1: ((1,),),
+    2: ((0, 0), (1, 0), (0, 0), (0, 1), (0, 0), (1, 1)),
+    3: ((0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1), (0, 0, 0), (1, 1, 1)),
+}
+
+
+def _tuple_stream(fmts, pats, mixes, rng):
+    bases = [_base(f) for f in fmts]
+    draws = [_float_random if b.kind == "float" else _fixed_random for b in bases]
+    k = 0
+    while True:
+        for i, a in enumerate(pats[0]):
+            for j, b in enumerate(pats[1]):
+                chosen = (a, b) if len(fmts) == 2 else (a, b, pats[2][(i * len(pats[1]) + j) % len(pats[2])])
+                for mix in mixes:
+                    case = []
+                    for keep, code, base, draw, table in zip(mix, chosen, bases, draws, pats):
+                        if keep:
+                            case.append(code)
+                        else:
+                            case.append(draw(base, table, rng, table_exponent=k % 2 == 0))
+                            k += 1
+                    yield tuple(case)
+
+
+def operand_patterns(fmt, level=1):
+    """The patterns of one operand of a multi-operand operation (TestFloat's QIn x P1,
+    level 2 QIn x P2): both signs of the exponent fields of zero and subnormals, the
+    smallest normal and ``p`` binades above it, the five around the bias, ``p`` binades
+    below the largest and the largest, and the all-ones field, each with the significand
+    patterns of the level.  Fixed point takes its one-operand patterns."""
+    base = _base(_as_format(fmt))
+    _check_level(level)
+    if base.kind != "float":
+        return list(dict.fromkeys(_fixed_patterns(base, level)))
+    top = (1 << base.w) - 1
+    normal_lo = 1 if base.zero else 0
+    normal_hi = top - 1 if "ieee" in (base.nan, base.inf) else top
+    p = base.m + 1
+    wanted = [0, normal_lo, normal_lo + p, base.bias - 2, base.bias - 1, base.bias, base.bias + 1,
+              base.bias + 2, normal_hi - p, normal_hi, top]
+    fields = sorted({e for e in wanted if 0 <= e <= top})
+    sigs = _significand_patterns(base.m, level)
+    return list(dict.fromkeys(sign | (e << base.m) | t for e in fields for t in sigs for sign in _signs(base)))
+
+
 # -- the stream ---------------------------------------------------------------------
 
 def _operands(fmt, level, count, rng):

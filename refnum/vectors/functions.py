@@ -1,31 +1,25 @@
 """Function names of the vector tools, in TestFloat's spelling.
 
 TestFloat names a conversion ``<src>_to_<dst>`` (``f32_to_f16``, ``i32_to_f16``,
-``f16_to_i32``) and an operation ``<fmt>_<op>`` (``f16_add``, ``f32_mulAdd``).
-refnum accepts the same pattern for every catalog name, alias and family name
-(``e4m3_to_f16``, ``float8_e5m2_to_bf16``, ``p3109_k8p4se_to_f32``).  Format
-names contain underscores themselves, so a name is split at every ``_to_`` (or
+``f16_to_i32``) and an operation ``<fmt>_<op>`` (``f16_add``, ``f32_mulAdd``,
+``f16_lt_quiet``).  refnum accepts the same pattern for every catalog name,
+alias and family name (``e4m3_to_f16``, ``e4m3_mul``, ``p3109_k8p4se_add``)
+and every operation of :mod:`refnum.arith`, and one more form for a result in
+another format: ``<fmt>_<op>_to_<result>`` (``e4m3_mul_to_f32``).  Operands
+in formats other than ``<fmt>`` (``bf16 x bf16 + f32``) are given apart, as
+``operand_formats`` (``--operand-formats bf16,bf16,f32``).  Format names
+contain underscores themselves, so a name is split at every ``_to_`` (or
 ``_``) in turn and the split whose sides both name formats wins.
-
-Only conversions are implemented.  Arithmetic is listed in :data:`OPERATIONS`
-(operation name -> number of operands, TestFloat's set) so that the parser
-already recognises it and says so; adding an operation means adding its
-evaluator in :meth:`Function.evaluator` and marking it implemented here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..arith import BOOL, OPERATIONS
 from ..catalog import lookup
 from ..errors import RefnumError
 
-# TestFloat 3e operation names (testfloat_gen -help) -> number of operands.
-OPERATIONS = {
-    "add": 2, "sub": 2, "mul": 2, "div": 2, "rem": 2, "mulAdd": 3, "sqrt": 1, "roundToInt": 1,
-    "eq": 2, "le": 2, "lt": 2, "eq_signaling": 2, "le_quiet": 2, "lt_quiet": 2,
-}
-IMPLEMENTED_OPERATIONS = frozenset()        # conversions only, for now
 _OPERATION_KEYS = {name.lower(): name for name in OPERATIONS}
 
 
@@ -34,7 +28,7 @@ class Function:
     """A parsed function name: the operation, its operand formats and its result format."""
 
     name: str
-    operation: str              # "convert" or a key of OPERATIONS
+    operation: str              # "convert" or a key of refnum.arith.OPERATIONS
     sources: tuple              # operand formats, in TestFloat's column order
     result: object              # result format
 
@@ -51,30 +45,55 @@ class Function:
         if self.operation == "convert":
             from ..convert import converter    # bound once per run: decode, then the one projection step
             return converter(self.sources[0], self.result, ctx)
-        raise RefnumError(_not_implemented(self.name))       # unreachable while parse() refuses
+        from ..arith import evaluator
+        return evaluator(self.operation, self.sources, self.result, ctx)
 
 
-def parse(name):
+def parse(name, operand_formats=None):
     """The :class:`Function` called ``name``; RefnumError (one line) if there is none.
+
+    ``operand_formats`` (format names, one per operand) overrides the operand
+    formats of an operation.
 
     >>> f = parse("float8_e5m2_to_bf16")
     >>> f.operation, f.sources[0].name, f.result.name
     ('convert', 'e5m2', 'bfloat16')
+    >>> f = parse("bf16_mulAdd_to_f32", ["bf16", "bf16", "f32"])
+    >>> f.operation, [s.name for s in f.sources], f.result.name
+    ('mulAdd', ['bfloat16', 'bfloat16', 'binary32'], 'binary32')
     """
     text = name.strip()
+    function = _parse(text)
+    if operand_formats is None:
+        return function
+    if function.operation == "convert":
+        raise RefnumError(f"{text}: operand formats apply to operations, not conversions")
+    if len(operand_formats) != function.arity:
+        raise RefnumError(f"{text} takes {function.arity} operands; {len(operand_formats)} operand formats given")
+    sources = tuple(lookup(f) for f in operand_formats)
+    return Function(text, function.operation, sources, function.result)
+
+
+def _parse(text):
     conversion = _parse_conversion(text)
     if isinstance(conversion, Function):
         return conversion
     operation = _parse_operation(text)
     if operation is not None:
-        fmt, op = operation
-        if op not in IMPLEMENTED_OPERATIONS:
-            raise RefnumError(_not_implemented(text))
-        return Function(text, op, (fmt,) * OPERATIONS[op], fmt)
-    if conversion is not None:                  # "<x>_to_<y>" with an unknown side
+        fmt, op, result = operation
+        spec = OPERATIONS[op]
+        if spec.boolean and result is not None:
+            raise RefnumError(f"{text}: {op} gives a boolean; it takes no result format")
+        result = BOOL if spec.boolean else (result or fmt)
+        return Function(text, op, (fmt,) * spec.arity, result)
+    if conversion is not None and not _names_operation(text):   # "<x>_to_<y>" with an unknown side
         raise conversion
+    for left, right in _splits(text, "_"):                      # "<x>_<op>" with an unknown format
+        if _OPERATION_KEYS.get(right.split("_to_")[0].lower()):
+            raise RefnumError(f"function '{text}': {_lookup_error(left)}")
     raise RefnumError(f"unknown function '{text}'; use TestFloat's names: conversions <src>_to_<dst>"
-                      " (e.g. f32_to_f16, e4m3_to_bf16)")
+                      " (e.g. f32_to_f16, e4m3_to_bf16), operations <fmt>_<op>[_to_<result>] with op one of "
+                      + " ".join(OPERATIONS))
 
 
 def _splits(text, separator):
@@ -116,15 +135,31 @@ def _parse_conversion(text):
 
 
 def _parse_operation(text):
-    """(format, operation) for ``<fmt>_<op>`` names, or None."""
+    """(format, operation, result format or None) for ``<fmt>_<op>[_to_<result>]`` names, or None."""
     for left, right in _splits(text, "_"):
+        fmt = _resolve(left)
+        if fmt is None:
+            continue
         op = _OPERATION_KEYS.get(right.lower())
         if op is not None:
-            fmt = _resolve(left)
-            if fmt is not None:
-                return fmt, op
+            return fmt, op, None
+        for name, result in _splits(right, "_to_"):
+            op = _OPERATION_KEYS.get(name.lower())
+            if op is not None:
+                fmt_out = _resolve(result)
+                if fmt_out is None:
+                    raise RefnumError(f"function '{text}': {_lookup_error(result)}")
+                return fmt, op, fmt_out
     return None
 
 
-def _not_implemented(text):
-    return f"{text}: arithmetic is not implemented yet; conversions <src>_to_<dst> are"
+def _names_operation(text):
+    return any(_OPERATION_KEYS.get(part.lower()) for part in text.split("_to_")[0].split("_")[1:])
+
+
+def _lookup_error(name):
+    try:
+        lookup(name)
+    except RefnumError as err:
+        return str(err)
+    return f"unknown format '{name}'"                  # pragma: no cover - lookup just failed
