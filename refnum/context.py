@@ -65,6 +65,7 @@ _CHOICES = {
     "nan_priority": ("first", "signaling"),
     "inf_zero_nan": ("invalid", "quiet"),
     "div_by_zero": ("inf", "nan"),
+    "rto_overflow": ("max", "inf"),
 }
 
 
@@ -133,6 +134,9 @@ class Context:
                   NaN addend, no flag); IEEE 754-2019 §7.2(c) allows both
     div_by_zero   x / 0: inf (IEEE 754 §7.3: a signed infinity, divide-by-zero)
                   or nan (P3109 v4.0: Divide(x, 0) = NaN for every x)
+    rto_overflow  where round to odd sends an overflow under saturation none:
+                  max (the largest finite value, as for round toward zero:
+                  SoftFloat ``odd``) or inf (Arm BFDotAdd's round-to-odd)
     """
 
     rounding: str = "rne"
@@ -152,6 +156,7 @@ class Context:
     nan_priority: str = "first"
     inf_zero_nan: str = "invalid"
     div_by_zero: str = "inf"
+    rto_overflow: str = "max"
     name: str = "default"
 
     def __post_init__(self):
@@ -195,6 +200,13 @@ PROFILES = {
                       p1_parity="significand", lowest_binade="subnormal"),
     "p3109": dict(saturation="satnone", nan="canonical", p1_parity="code", div_by_zero="nan"),
     "ocp": dict(saturation="finite", nan="canonical", nan_missing="max", zero_missing="min"),
+    # One element operation of a CPU BF16 dot-product instruction (hardware-accumulators notes §4.1):
+    # AVX512-BF16 VDPBF16PS and AMX-BF16 TDPBF16PS (FP32 FMA with DAZ and FTZ, RNE, x86 NaNs; MXCSR
+    # is ignored, so their flags are never visible); Arm BFDOT/BFMMLA with FPCR.EBF = 0 (round to
+    # odd, overflow to Inf, inputs and results flushed, tininess before rounding, default NaN).
+    "avx512_bf16": dict(nan="payload", nan_sign=1, invalid_int="x86", tininess="after", daz=True, ftz=True),
+    "arm_bf16": dict(rounding="rto", rto_overflow="inf", nan="canonical", nan_sign=0, invalid_int="arm",
+                     tininess="before", daz=True, ftz=True),
 }
 
 DEFAULT = Context()

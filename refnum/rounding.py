@@ -239,7 +239,7 @@ def _overflow(fmt, ctx, sign, flags):
         return _below_lowest(fmt, ctx, flags)
     if sat in ("finite", "propagate"):
         return _saturated(fmt, sign, flags)
-    inward = mode in ("rtz", "rto") or mode == ("rdn", "rup")[sign]
+    inward = mode == "rtz" or (mode == "rto" and ctx.rto_overflow == "max") or mode == ("rdn", "rup")[sign]
     if sat == "none":
         if inward:
             return fmt.max_code(sign), flags
