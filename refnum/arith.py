@@ -483,17 +483,20 @@ def compute(name, codes, fmt, ctx=DEFAULT, *, out=None, rand=0):
     >>> hex(code), flags
     ('0x48440000', 0)
     """
-    op = operation(name)
-    if len(codes) != op.arity:
-        raise RefnumError(f"{name} takes {op.arity} operands, got {len(codes)}")
-    formats = operand_formats(fmt, op.arity)
-    out = BOOL if op.boolean else _result_format(out, formats)
+    evaluate, formats = _bound(name, fmt if type(fmt) is not list else tuple(fmt), out, ctx)
+    if len(codes) != len(formats):
+        raise RefnumError(f"{name} takes {len(formats)} operands, got {len(codes)}")
     for c, f in zip(codes, formats):
-        f.check_code(c)
-    if op.on_codes:
-        return op.evaluate(tuple(codes), formats, out, ctx, rand)
-    values = [decode(c, f, ctx) for c, f in zip(codes, formats)]
-    return op.evaluate(values, out, ctx, rand)
+        if not 0 <= c < f.ncodes:
+            f.check_code(c)
+    return evaluate(*codes, rand)
+
+
+@functools.lru_cache(maxsize=256)
+def _bound(name, fmt, out, ctx):
+    """(:func:`evaluator`, operand formats) of one call signature, bound once."""
+    formats = operand_formats(fmt, operation(name).arity)
+    return evaluator(name, formats, out, ctx), formats
 
 
 def _result_format(out, formats):

@@ -169,6 +169,14 @@ class Context:
         if self.sr_bits < 0:
             raise RefnumError("sr_bits must be >= 0")
 
+    def __hash__(self):
+        """Hash of every knob, computed once (contexts key the caches of bound operations)."""
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
+            object.__setattr__(self, "_hash", h)
+        return h
+
     def replace(self, **changes):
         if "rounding" in changes:
             changes["rounding"] = canonical_rounding(changes["rounding"])
