@@ -340,7 +340,7 @@ def _sign_bit_operation(new_sign):
 
 
 def _sign_symmetric(fmt):
-    return fmt.kind == "float" and fmt.signed and fmt.nan_at_negzero is None and fmt.negzero
+    return fmt.kind == "float" and fmt.signed and fmt.nan != "negzero" and fmt.negzero
 
 
 # §9.6 minimum/maximum (754-2019) and §5.3.1 minNum/maxNum (754-2008).  -0 < +0 in all of

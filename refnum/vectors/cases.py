@@ -186,9 +186,11 @@ def _tuple_stream(fmts, pats, mixes, rng):
 def operand_patterns(fmt, level=1):
     """The patterns of one operand of a multi-operand operation (TestFloat's QIn x P1,
     level 2 QIn x P2): both signs of the exponent fields of zero and subnormals, the
-    smallest normal and ``p`` binades above it, the five around the bias, ``p`` binades
-    below the largest and the largest, and the all-ones field, each with the significand
-    patterns of the level.  Fixed point takes its one-operand patterns."""
+    smallest normal, ``2**-p``, the five binades around 1, ``2**p``, the largest binade and
+    the all-ones field, each with the significand
+    patterns of the level.  For binary16 and binary32 the exponents are exactly TestFloat's
+    (``f16QIn``, ``f32QIn``: subnormal, emin, -p, -2 ... 2, p, emax, Inf/NaN).  Fixed point
+    takes its one-operand patterns."""
     base = _base(_as_format(fmt))
     _check_level(level)
     if base.kind != "float":
@@ -197,8 +199,8 @@ def operand_patterns(fmt, level=1):
     normal_lo = 1 if base.zero else 0
     normal_hi = top - 1 if "ieee" in (base.nan, base.inf) else top
     p = base.m + 1
-    wanted = [0, normal_lo, normal_lo + p, base.bias - 2, base.bias - 1, base.bias, base.bias + 1,
-              base.bias + 2, normal_hi - p, normal_hi, top]
+    wanted = [0, normal_lo, base.bias - p, base.bias - 2, base.bias - 1, base.bias, base.bias + 1,
+              base.bias + 2, base.bias + p, normal_hi, top]
     fields = sorted({e for e in wanted if 0 <= e <= top})
     sigs = _significand_patterns(base.m, level)
     return list(dict.fromkeys(sign | (e << base.m) | t for e in fields for t in sigs for sign in _signs(base)))
