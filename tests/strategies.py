@@ -650,3 +650,189 @@ def int_code_list(width, rng, precisions=(), randoms=200):
     vals |= {rng.getrandbits(width) for _ in range(randoms)}
     vals = {v & top for v in vals} | {(-v) & top for v in vals}
     return sorted(vals)
+
+
+# -- operand tuples for arithmetic (issue 3) ---------------------------------------------------
+#
+# An operation goes wrong where its *result* lands on a boundary: an exact tie of the
+# result grid, the subnormal edge, the overflow threshold, a cancellation to zero.  The
+# operand codes alone seldom put it there, so these helpers *aim*: all operands but one
+# are drawn freely and the last is the code (truncated, then nudged by a few codes) that
+# puts the exact result at a chosen value r of the result grid.  Truncation and nudging
+# keep r - x, r / x, ... representable only sometimes, so exact ties, near ties and
+# sticky patterns below the half-ulp all occur.  `aim` is the one construction; the
+# hypothesis strategy `op_operands` and the seeded list `op_operand_list` only draw its
+# ingredients differently.
+
+ARITH_OPS = ("add", "sub", "mul", "div", "mulAdd", "sqrt", "rem", "roundToInt")
+COMPARISONS = ("eq", "le", "lt", "eq_signaling", "le_quiet", "lt_quiet")
+ARITY = {**dict.fromkeys(("add", "sub", "mul", "div", "rem") + COMPARISONS, 2), "mulAdd": 3,
+         "sqrt": 1, "roundToInt": 1}
+
+
+def value_of(layout, code):
+    """The exact value of a finite code as a Fraction (None for Inf and NaN; -0 reads as 0)."""
+    x = layout.decode(code)
+    return x.value if x.kind == "fin" else None
+
+
+def toward(layout, v, delta=0):
+    """The code of v truncated into layout (Inf beyond its range), moved by delta codes."""
+    return _nudge(layout, layout.code_toward_zero(int(v < 0), abs(v)), delta)
+
+
+def grid_point(layout, e, sig, half=True):
+    """A point of layout's grid in binade e (subnormal spacing below emin): the midpoint
+    above significand index sig when half, else the grid value itself."""
+    q = max(e, layout.emin) - layout.m
+    s = sig % (1 << layout.m) + ((1 << layout.m) if e >= layout.emin else 0)
+    return (2 * s + 1) * pow2(q - 1) if half else s * pow2(q)
+
+
+def midpoint_near(layout, v, steps=0):
+    """The midpoint of layout's grid just above |v| (then ``steps`` grid steps further), signed like v."""
+    a = abs(v)
+    e = floor_log2(a) if a else layout.emin
+    q = pow2(max(e, layout.emin) - layout.m)
+    mid = ((a // q) + steps) * q + q / 2
+    return -mid if v < 0 else mid
+
+
+def result_magnitudes(layout):
+    """Where results turn in layout: its overflow and subnormal boundaries (``target_boundaries``),
+    and values just below the smallest normal 2**emin that round up to it (after-rounding
+    tininess differs from before-rounding tininess only there)."""
+    lo, step = pow2(layout.emin), pow2(layout.emin - layout.m)
+    below = [lo - step * Fraction(k, 16) for k in (1, 2, 4, 6, 7, 8, 9)]
+    return target_boundaries(ieee_target(layout.name, layout.w, layout.m)) + below
+
+
+def aim(op, layouts, free, r, delta=0):
+    """Operand codes for ``op`` whose exact result is (near) r.
+
+    ``free`` holds the codes of the operands drawn freely (:func:`free_layouts`: the divisor
+    for div and rem, none for sqrt and roundToInt, else all but the last); r is the target
+    result (for rem, the target quotient x / y).
+    Free operands that are not finite (or zero where a division would follow) make the
+    last operand aim at r on its own.
+    """
+    last = layouts[-1]
+    vals = [value_of(lay, c) for lay, c in zip(free_layouts(op, layouts), free)]
+    if op in ("sqrt", "roundToInt"):     # sqrt aims at r * r (negative operands come from free draws)
+        return (toward(last, r * r if op == "sqrt" else r, delta),)
+    if op in COMPARISONS:        # y = x moved by delta codes; with delta 0 and r < 0, x with its sign flipped
+        x = free[0]
+        return (x, x ^ last.sign_bit if delta == 0 and r < 0 else _nudge(last, x, delta))
+    x = vals[0]
+    if op == "add" and x is not None:
+        return (*free, toward(last, r - x, delta))
+    if op == "sub" and x is not None:
+        return (*free, toward(last, x - r, delta))
+    if op == "mul" and x:
+        return (*free, toward(last, r / x, delta))
+    if op in ("div", "rem") and x is not None:      # free is y here: x = y * r (r: the quotient)
+        return (toward(layouts[0], x * r, delta), free[0])
+    if op == "mulAdd" and x is not None and vals[1] is not None:
+        return (*free, toward(last, r - x * vals[1], delta))
+    return (*free, toward(last, r, delta))
+
+
+def free_layouts(op, layouts):
+    """The layouts of the operands :func:`aim` takes as drawn: none for sqrt and roundToInt,
+    the divisor for rem, all but the last otherwise."""
+    if op in ("sqrt", "roundToInt"):
+        return ()
+    return layouts[1:] if op in ("div", "rem") else layouts[:-1]
+
+
+def quotients(p):
+    """Targets for rem's quotient and roundToInt's argument: n + f with ties f = 1/2."""
+    return st.tuples(st.one_of(st.integers(0, 8), st.integers(0, 1 << (p + 2))),
+                     st.sampled_from([Fraction(0), Fraction(1, 2), Fraction(1, 4), Fraction(3, 4)]),
+                     st.integers(0, 1)).map(lambda a: (-1) ** a[2] * (a[0] + a[1]))
+
+
+def result_values(result, near=None):
+    """Signed target results: boundaries of the result format, grid midpoints and values
+    at any exponent, zero, and (``near`` given) midpoints next to that value."""
+    lo, hi = result.emin - result.m - 2, result.bias + 1
+    parts = [st.sampled_from(result_magnitudes(result)),
+             st.tuples(st.integers(lo, hi), st.integers(0, (1 << 64) - 1), st.booleans()).map(
+                 lambda a: grid_point(result, *a)),
+             st.just(Fraction(0))]
+    if near is not None:
+        parts += [st.integers(-2, 2).map(lambda j: abs(midpoint_near(result, near, j)))] * 2
+    return st.tuples(st.one_of(*parts), st.integers(0, 1)).map(lambda a: -a[0] if a[1] else a[0])
+
+
+def finite_codes(layout):
+    """Finite codes weighted to exponent edges and significand patterns (``edge_codes``)."""
+    return edge_codes(layout)
+
+
+@st.composite
+def aimed(draw, op, layouts, result=None):
+    """One aimed operand tuple (see :func:`aim`), drawn by hypothesis."""
+    result = result or layouts[0]
+    lays = free_layouts(op, layouts)
+    free = tuple(draw(st.one_of(finite_codes(lay), float_codes(lay))) for lay in lays)
+    if op in ("rem", "roundToInt"):
+        r = draw(quotients(result.m + 1))
+    else:
+        r = draw(result_values(result, _near(op, lays, free)))
+    delta = draw(st.sampled_from([0, 0, 0, 1, -1, 2, -2]))
+    return aim(op, layouts, free, r, delta)
+
+
+def _near(op, lays, free):
+    """The value next to which ties of the result are worth aiming: x for add/sub, x*y for fma."""
+    vals = [value_of(lay, c) for lay, c in zip(lays, free)]
+    if op == "mulAdd" and None not in vals:
+        return vals[0] * vals[1]
+    if op in ("add", "sub") and vals[0] is not None:
+        return vals[0]
+    return None
+
+
+def op_operands(op, layouts, result=None):
+    """Operand code tuples for ``op``: independent boundary-weighted codes, or aimed."""
+    free = st.tuples(*(float_codes(lay) for lay in layouts))
+    return st.one_of(free, aimed(op, layouts, result), aimed(op, layouts, result))
+
+
+def op_operand_list(op, layouts, n, rng, result=None, exponents=None, randoms=4):
+    """n seeded operand tuples (no hypothesis): a third TestFloat-like boundary codes
+    (``boundary_code_list`` over ``exponents`` or each layout's windows), a third uniformly
+    random codes, a third aimed at boundaries, midpoints and quotient ties of the result."""
+    result = result or layouts[0]
+    pools = [boundary_code_list(lay, exponents or exponent_windows(lay, [(lay.m + 1, lay.emin, lay.bias)]),
+                                rng, randoms=randoms) for lay in layouts]
+    bounds = result_magnitudes(result)
+    out = []
+    for i in range(n):
+        kind = i % 3
+        if kind < 2:
+            out.append(tuple(rng.choice(pool) if kind == 0 else rng.getrandbits(lay.k)
+                             for pool, lay in zip(pools, layouts)))
+            continue
+        lays = free_layouts(op, layouts)
+        free = tuple(rng.choice(pools[layouts.index(lay)]) if rng.random() < 0.7 else rng.getrandbits(lay.k)
+                     for lay in lays)
+        if op in ("rem", "roundToInt"):
+            n_ = rng.randint(0, 8) if rng.random() < 0.5 else rng.getrandbits(result.m + 3)
+            r = n_ + rng.choice([Fraction(0), Fraction(1, 2), Fraction(1, 4), Fraction(3, 4)])
+        else:
+            pick = rng.random()
+            near = _near(op, lays, free)
+            if pick < 0.3:
+                r = rng.choice(bounds)
+            elif pick < 0.4:
+                r = Fraction(0)
+            elif near is not None and pick < 0.7:
+                r = abs(midpoint_near(result, near, rng.randint(-2, 2)))
+            else:
+                r = grid_point(result, rng.randint(result.emin - result.m - 2, result.bias + 1),
+                               rng.getrandbits(64), rng.random() < 0.7)
+        r = -r if rng.random() < 0.5 else r
+        out.append(aim(op, layouts, free, r, rng.choice([0, 0, 0, 1, -1, 2, -2])))
+    return out
