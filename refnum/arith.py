@@ -249,41 +249,34 @@ def _signals(values):
     return INVALID if any(v.kind is NAN and v.signaling for v in values) else 0
 
 
-def _nan_result(nans, values, out, ctx):
-    code, flags = project(_propagated(nans, ctx), out, ctx)
-    return code, flags | _signals(values)
+def _nan_result(nans, values, ctx):
+    return _propagated(nans, ctx), _signals(values)
 
 
-def _invalid_result(out, ctx, flags=0):
-    """§7.2: the default NaN (``ctx.nan_sign``), invalid."""
-    code, f = project(Value.nan(ctx.nan_sign), out, ctx)
-    return code, f | flags | INVALID
-
-
-def _finish(value, flags, out, ctx, rand):
+def _checked(value, flags, ctx):
+    """An exact result, or for ``None`` the default NaN (sign ``ctx.nan_sign``): invalid
+    (§7.2), or divide-by-zero alone when the context makes x / 0 a NaN (P3109)."""
     if value is None:
-        if flags & DIVBYZERO:                       # P3109 x / 0: NaN, signalled as division by zero
-            code, f = project(Value.nan(ctx.nan_sign), out, ctx)
-            return code, f | flags
-        return _invalid_result(out, ctx, flags)
-    code, f = project(value, out, ctx, rand)
-    return code, f | flags
+        return Value.nan(ctx.nan_sign), flags | (0 if flags & DIVBYZERO else INVALID)
+    return value, flags
 
 
-# -- evaluators: (values, out, ctx, rand) -> (code, flags) -----------------------------------
+# -- unrounded results: (values, out, ctx, rand) -> (Value, flags) ----------------------------
+#
+# What each operation hands to the projection step: the exact result, or the NaN
+# the result will be (propagated or default), and the flags raised so far.
 
 def _arithmetic(exact):
-    """An operation whose NaN operands propagate (§6.2) and which is otherwise exact, then projected."""
-    def evaluate(values, out, ctx, rand):
+    """An operation whose NaN operands propagate (§6.2) and which is otherwise exact."""
+    def unrounded(values, out, ctx, rand):
         nans = [v for v in values if v.kind is NAN]
         if nans:
-            return _nan_result(nans, values, out, ctx)
-        value, flags = exact(*values, ctx=ctx)
-        return _finish(value, flags, out, ctx, rand)
-    return evaluate
+            return _nan_result(nans, values, ctx)
+        return _checked(*exact(*values, ctx=ctx), ctx)
+    return unrounded
 
 
-def _evaluate_fma(values, out, ctx, rand):
+def _fma_unrounded(values, out, ctx, rand):
     """fusedMultiplyAdd's NaN rules (SoftFloat ``softfloat_mulAddF*``): a NaN factor
     propagates; an invalid product ``Inf x 0`` is invalid even when the addend is a
     quiet NaN (``ctx.inf_zero_nan``, §7.2(c) lets either happen), and the default NaN
@@ -291,33 +284,40 @@ def _evaluate_fma(values, out, ctx, rand):
     x, y, z = values
     nans = [v for v in (x, y) if v.kind is NAN]
     if nans:
-        return _nan_result(nans + ([z] if z.kind is NAN else []), values, out, ctx)
+        return _nan_result(nans + ([z] if z.kind is NAN else []), values, ctx)
     invalid_product = (x.kind is INF and y.is_zero) or (y.kind is INF and x.is_zero)
     if invalid_product and (z.kind is not NAN or ctx.inf_zero_nan == "invalid"):
         if z.kind is NAN:
-            code, flags = _nan_result([Value.nan(ctx.nan_sign), z], values, out, ctx)
-            return code, flags | INVALID
-        return _invalid_result(out, ctx)
+            value, flags = _nan_result([Value.nan(ctx.nan_sign), z], values, ctx)
+            return value, flags | INVALID
+        return _checked(None, 0, ctx)
     if z.kind is NAN:
-        return _nan_result([z], values, out, ctx)
-    value, flags = exact_fma(x, y, z, ctx)
-    return _finish(value, flags, out, ctx, rand)
+        return _nan_result([z], values, ctx)
+    return _checked(*exact_fma(x, y, z, ctx), ctx)
 
 
-def _evaluate_sqrt(values, out, ctx, rand):
+def _sqrt_unrounded(values, out, ctx, rand):
     (x,) = values
     if x.kind is NAN:
-        return _nan_result([x], values, out, ctx)
-    value, flags = exact_sqrt(x, ctx, out)
-    return _finish(value, flags, out, ctx, rand)
+        return _nan_result([x], values, ctx)
+    return _checked(*exact_sqrt(x, ctx, out), ctx)
 
 
-def _evaluate_round_to_int(values, out, ctx, rand):
+def _round_to_int_unrounded(values, out, ctx, rand):
     (x,) = values
     if x.kind is NAN:
-        return _nan_result([x], values, out, ctx)
-    value, flags = exact_round_to_integral(x, ctx, rand)
-    return _finish(value, flags, out, ctx, rand)
+        return _nan_result([x], values, ctx)
+    return exact_round_to_integral(x, ctx, rand)
+
+
+def _projected(unrounded):
+    """The evaluator of an operation: its unrounded result, then the one projection step."""
+    def evaluate(values, out, ctx, rand):
+        value, flags = unrounded(values, out, ctx, rand)
+        code, f = project(value, out, ctx, rand)
+        return code, f | flags
+    evaluate.unrounded = unrounded
+    return evaluate
 
 
 # §5.5.1 negate, abs, copySign: quiet, sign-bit operations.  On a format whose
@@ -334,8 +334,7 @@ def _sign_bit_operation(new_sign):
             return (codes[0] & ~fmt.sign_bit) | (fmt.sign_bit if sign else 0), 0
         x, *rest = [decode(c, f, ctx) for c, f in zip(codes, formats)]
         sign = new_sign(x.sign, *(v.sign for v in rest))
-        value = Value(x.kind, sign, x.num, x.exp, x.den, x.payload, x.payload_bits, False)
-        return project(value, out, ctx, rand)
+        return project(Value(x.kind, sign, x.num, x.exp, x.den, x.payload, x.payload_bits, False), out, ctx, rand)
     return evaluate
 
 
@@ -358,19 +357,17 @@ def _min_max(pick_max, nan_rule):
     """nan_rule: "nan" (any NaN gives NaN: minimum/maximum), "number" (a number beats a NaN,
     even a signalling one: minimumNumber/maximumNumber), "2008" (a signalling NaN gives
     NaN, a quiet one loses to a number: minNum/maxNum)."""
-    def evaluate(values, out, ctx, rand):
+    def unrounded(values, out, ctx, rand):
         x, y = values
         nans = [v for v in values if v.kind is NAN]
         if nans:
             numbers = [v for v in values if v.kind is not NAN]
             quiet_loses = nan_rule == "number" or (nan_rule == "2008" and not _signals(values))
             if not numbers or not quiet_loses:
-                return _nan_result(nans, values, out, ctx)
-            code, flags = project(numbers[0], out, ctx, rand)
-            return code, flags | _signals(values)
-        pick = y if (_order_key(y) > _order_key(x)) == pick_max else x
-        return project(pick, out, ctx, rand)
-    return evaluate
+                return _nan_result(nans, values, ctx)
+            return numbers[0], _signals(values)
+        return (y if (_order_key(y) > _order_key(x)) == pick_max else x), 0
+    return unrounded
 
 
 # §5.11 comparisons: quiet predicates signal invalid for signalling NaNs only, signalling
@@ -418,24 +415,24 @@ def _op(name, arity, evaluate, clause, **kw):
 
 
 OPERATIONS = dict((
-    _op("add", 2, _arithmetic(exact_add), "IEEE 754-2019 §5.4.1 addition"),
-    _op("sub", 2, _arithmetic(exact_sub), "IEEE 754-2019 §5.4.1 subtraction"),
-    _op("mul", 2, _arithmetic(exact_mul), "IEEE 754-2019 §5.4.1 multiplication"),
-    _op("div", 2, _arithmetic(exact_div), "IEEE 754-2019 §5.4.1 division"),
-    _op("rem", 2, _arithmetic(exact_rem), "IEEE 754-2019 §5.3.1 remainder"),
-    _op("mulAdd", 3, _evaluate_fma, "IEEE 754-2019 §5.4.1 fusedMultiplyAdd"),
-    _op("sqrt", 1, _evaluate_sqrt, "IEEE 754-2019 §5.4.1 squareRoot"),
-    _op("roundToInt", 1, _evaluate_round_to_int, "IEEE 754-2019 §5.3.1 roundToIntegral[Exact]"),
+    _op("add", 2, _projected(_arithmetic(exact_add)), "IEEE 754-2019 §5.4.1 addition"),
+    _op("sub", 2, _projected(_arithmetic(exact_sub)), "IEEE 754-2019 §5.4.1 subtraction"),
+    _op("mul", 2, _projected(_arithmetic(exact_mul)), "IEEE 754-2019 §5.4.1 multiplication"),
+    _op("div", 2, _projected(_arithmetic(exact_div)), "IEEE 754-2019 §5.4.1 division"),
+    _op("rem", 2, _projected(_arithmetic(exact_rem)), "IEEE 754-2019 §5.3.1 remainder"),
+    _op("mulAdd", 3, _projected(_fma_unrounded), "IEEE 754-2019 §5.4.1 fusedMultiplyAdd"),
+    _op("sqrt", 1, _projected(_sqrt_unrounded), "IEEE 754-2019 §5.4.1 squareRoot"),
+    _op("roundToInt", 1, _projected(_round_to_int_unrounded), "IEEE 754-2019 §5.3.1 roundToIntegral[Exact]"),
     _op("neg", 1, _sign_bit_operation(lambda s: s ^ 1), "IEEE 754-2019 §5.5.1 negate", on_codes=True),
     _op("abs", 1, _sign_bit_operation(lambda s: 0), "IEEE 754-2019 §5.5.1 abs", on_codes=True),
     _op("copySign", 2, _sign_bit_operation(lambda s, t: t), "IEEE 754-2019 §5.5.1 copySign",
         on_codes=True),
-    _op("minimum", 2, _min_max(False, "nan"), "IEEE 754-2019 §9.6 minimum"),
-    _op("maximum", 2, _min_max(True, "nan"), "IEEE 754-2019 §9.6 maximum"),
-    _op("minimumNumber", 2, _min_max(False, "number"), "IEEE 754-2019 §9.6 minimumNumber"),
-    _op("maximumNumber", 2, _min_max(True, "number"), "IEEE 754-2019 §9.6 maximumNumber"),
-    _op("minNum", 2, _min_max(False, "2008"), "IEEE 754-2008 §5.3.1 minNum"),
-    _op("maxNum", 2, _min_max(True, "2008"), "IEEE 754-2008 §5.3.1 maxNum"),
+    _op("minimum", 2, _projected(_min_max(False, "nan")), "IEEE 754-2019 §9.6 minimum"),
+    _op("maximum", 2, _projected(_min_max(True, "nan")), "IEEE 754-2019 §9.6 maximum"),
+    _op("minimumNumber", 2, _projected(_min_max(False, "number")), "IEEE 754-2019 §9.6 minimumNumber"),
+    _op("maximumNumber", 2, _projected(_min_max(True, "number")), "IEEE 754-2019 §9.6 maximumNumber"),
+    _op("minNum", 2, _projected(_min_max(False, "2008")), "IEEE 754-2008 §5.3.1 minNum"),
+    _op("maxNum", 2, _projected(_min_max(True, "2008")), "IEEE 754-2008 §5.3.1 maxNum"),
     _op("eq", 2, _compare(lambda a, b: a == b, False), "IEEE 754-2019 §5.11 compareQuietEqual",
         boolean=True),
     _op("le", 2, _compare(lambda a, b: a <= b, True), "IEEE 754-2019 §5.11 compareSignalingLessEqual",
@@ -497,6 +494,27 @@ def _bound(name, fmt, out, ctx):
     """(:func:`evaluator`, operand formats) of one call signature, bound once."""
     formats = operand_formats(fmt, operation(name).arity)
     return evaluator(name, formats, out, ctx), formats
+
+
+def unrounded(name, codes, fmt, ctx=DEFAULT, *, out=None, rand=0):
+    """``(Value, flags)``: what operation ``name`` hands to the projection step -- its exact
+    result (or the NaN it returns) and the flags raised before rounding; None for the
+    operations that do not round (comparisons, totalOrder, sign-bit operations).
+
+    >>> value, flags = unrounded("mul", (0x3C01, 0x3C01), "f16")     # (1 + 2**-10)**2
+    >>> str(value), flags
+    ('1.00195407867431640625', 0)
+    """
+    op = operation(name)
+    step = getattr(op.evaluate, "unrounded", None)
+    if step is None:
+        return None
+    formats = operand_formats(fmt, op.arity)
+    if len(codes) != op.arity:
+        raise RefnumError(f"{name} takes {op.arity} operands, got {len(codes)}")
+    for c, f in zip(codes, formats):
+        f.check_code(c)
+    return step([decode(c, f, ctx) for c, f in zip(codes, formats)], _result_format(out, formats), ctx, rand)
 
 
 def _result_format(out, formats):
