@@ -12,6 +12,13 @@ marker                                             block
 ``<!-- params:F1,F2 -->`` ... ``<!-- /params -->``   one row of parameters per format
 ``<!-- profiles -->`` ... ``<!-- /profiles -->``     every Context knob under every profile
 ``<!-- flags -->`` ... ``<!-- /flags -->``           the flag byte (``refnum.Flag``)
+``<!-- specials:OP,FORMAT[,PROFILE] -->``          OP on the special operands of FORMAT: a square
+``... <!-- /specials -->``                         table for a two-operand OP; for one-operand
+                                                   operations (``sqrt+neg``) one row each
+``<!-- pairs:SET,FORMAT[,PROFILE] -->``            the operations of a named set (``PAIR_SETS``)
+``... <!-- /pairs -->``                            on its operand pairs
+``<!-- nan-rules:FORMAT -->``                      the NaN cases of ``NAN_CASES`` under the
+``... <!-- /nan-rules -->``                        profiles of ``NAN_COLUMNS``, side by side
 =================================================  ==========================================
 
 Usage::
@@ -31,15 +38,16 @@ import pathlib
 import re
 import sys
 
-from refnum import PROFILES, Context, Flag, lookup
+from refnum import PROFILES, Context, Flag, arith, decode, from_value, lookup
 from refnum.catalog import aliases_of
 from refnum.describe import markdown_table
 from refnum.formats import FloatFormat
 
 SPEC_DIR = pathlib.Path(__file__).resolve().parent
 
-BLOCK = re.compile(r"<!-- (table|params|profiles|flags)(?::([^ ]*))? -->\n(.*?)<!-- /\1 -->", re.S)
-OPENING = re.compile(r"<!-- (table|params|profiles|flags)(?::[^ ]*)? -->")
+KINDS = "table|params|profiles|flags|specials|pairs|nan-rules"
+BLOCK = re.compile(rf"<!-- ({KINDS})(?::([^ ]*))? -->\n(.*?)<!-- /\1 -->", re.S)
+OPENING = re.compile(rf"<!-- ({KINDS})(?::[^ ]*)? -->")
 
 # What a profile changes is shown in bold; the knob's meaning is one line of prose.
 KNOB_MEANING = {
@@ -165,15 +173,163 @@ def render_flags():
     return "\n".join(lines) + "\n"
 
 
+# -- arithmetic (arithmetic.md): every cell is computed by refnum.arith ------------------
+
+SPECIAL_OPERANDS = ("-Inf", "-1", "-0", "+0", "+1", "+Inf", "qNaN", "sNaN")
+CELL_FLAGS = ((Flag.INVALID, "v"), (Flag.DIVBYZERO, "i"), (Flag.OVERFLOW, "o"), (Flag.UNDERFLOW, "u"),
+              (Flag.INEXACT, "x"), (Flag.SATURATED, "s"))
+
+
+def operand_codes(fmt):
+    """{symbol: code} of the operands a format has: the special values of SPECIAL_OPERANDS, and the
+    NaNs of the NaN tables: qA, qB (quiet, payloads A and B, B negative) and sA, sB (signalling)."""
+    codes = {"+0": 0, "+1": from_value("1", fmt)[0]}
+    if fmt.signed:
+        codes["-1"] = from_value("-1", fmt)[0]
+        if fmt.negzero:
+            codes["-0"] = fmt.sign_bit
+    if fmt.has_inf:
+        codes["+Inf"] = fmt.inf_code
+        if fmt.signed:
+            codes["-Inf"] = fmt.inf_code | fmt.sign_bit
+    if fmt.has_nan:
+        codes["qNaN"] = codes["qA"] = fmt.canonical_nan
+        if fmt.nan == "top" and fmt.signed:
+            codes["qB"] = fmt.canonical_nan | fmt.sign_bit
+    if fmt.nan == "ieee":
+        quiet = 1 << (fmt.m - 1)
+        codes["sNaN"] = fmt.inf_code | quiet >> 1
+        a, b = (0xA, 0xB) if quiet > 0xB else (0, 0)        # payloads where the field has room
+        codes.update(qA=fmt.inf_code | quiet | a, qB=fmt.sign_bit | fmt.inf_code | quiet | b,
+                     sA=fmt.inf_code | (a or quiet >> 1), sB=fmt.sign_bit | fmt.inf_code | (b or quiet >> 1))
+    return codes
+
+
+def flag_letters(flags):
+    """The raised flags as letters: v i o u x (TestFloat's), s for refnum's saturated."""
+    return "".join(letter for flag, letter in CELL_FLAGS if flags & flag)
+
+
+def result_cell(op, code, flags, out):
+    text = str(code) if op.boolean else str(decode(code, out))
+    return f"{text} ({flag_letters(flags)})" if flags else text
+
+
+def _arith_arguments(arg):
+    """NAME,FORMAT[,PROFILE] -> (NAME, format, context): the default context unless a profile is named."""
+    name, fmt, *profile = arg.split(",")
+    return name, lookup(fmt), Context.profile(*profile) if profile else Context()
+
+
+def _hex(code, fmt):
+    return f"{code:0{fmt.hex_digits}X}"
+
+
+def render_specials(arg):
+    """A two-operand operation as a square table (x down, y across), or one-operand operations
+    one row each, on the special operands of the format."""
+    names, fmt, ctx = _arith_arguments(arg)
+    codes = operand_codes(fmt)
+    ops = [arith.operation(n) for n in names.split("+")]
+    symbols = [s for s in SPECIAL_OPERANDS if s in codes]
+    heads = [f"{s} `{_hex(codes[s], fmt)}`" for s in symbols]
+    if ops[0].arity == 2:
+        (op,) = ops
+        lines = ["| x \\ y | " + " | ".join(heads) + " |", "|---" * (len(symbols) + 1) + "|"]
+        for x in symbols:
+            cells = [result_cell(op, *arith.compute(op.name, (codes[x], codes[y]), fmt, ctx), fmt)
+                     for y in symbols]
+            lines.append(f"| **{x}** | " + " | ".join(cells) + " |")
+        return "\n".join(lines) + "\n"
+    lines = ["| operation | " + " | ".join(heads) + " |", "|---" * (len(symbols) + 1) + "|"]
+    for op in ops:
+        cells = [result_cell(op, *arith.compute(op.name, (codes[x],), fmt, ctx), fmt) for x in symbols]
+        lines.append(f"| `{op.name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+PAIR_SETS = {
+    "minmax": (("minimum", "maximum", "minimumNumber", "maximumNumber", "minNum", "maxNum"),
+               (("-0", "+0"), ("+0", "-0"), ("+1", "-Inf"), ("qNaN", "+1"), ("+1", "qNaN"),
+                ("sNaN", "+1"), ("+1", "sNaN"), ("qNaN", "sNaN"))),
+    "compare": (("eq", "lt", "le", "eq_signaling", "lt_quiet", "le_quiet", "totalOrder"),
+                (("+1", "+1"), ("-0", "+0"), ("+0", "-0"), ("-Inf", "+1"), ("+1", "qNaN"),
+                 ("qNaN", "+1"), ("sNaN", "+1"), ("qNaN", "-Inf"), ("-Inf", "qNaN"), ("sNaN", "qNaN"),
+                 ("qNaN", "sNaN"))),
+}
+
+
+def render_pairs(arg):
+    """The operations of a PAIR_SETS entry on its operand pairs, one row per pair."""
+    name, fmt, ctx = _arith_arguments(arg)
+    names, pairs = PAIR_SETS[name]
+    codes = operand_codes(fmt)
+    lines = ["| x | y | " + " | ".join(f"`{n}`" for n in names) + " |", "|---" * (len(names) + 2) + "|"]
+    for x, y in pairs:
+        if x not in codes or y not in codes:
+            continue
+        cells = [result_cell(arith.operation(n), *arith.compute(n, (codes[x], codes[y]), fmt, ctx), fmt)
+                 for n in names]
+        lines.append(f"| {x} `{_hex(codes[x], fmt)}` | {y} `{_hex(codes[y], fmt)}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# One row per case: how it is written, the operation and its operands (symbols of operand_codes).
+NAN_CASES = (
+    ("qA + 1", "add", ("qA", "+1")),
+    ("1 + qB", "add", ("+1", "qB")),
+    ("qA + qB", "add", ("qA", "qB")),
+    ("qB + qA", "add", ("qB", "qA")),
+    ("sA + 1", "add", ("sA", "+1")),
+    ("qA + sB", "add", ("qA", "sB")),
+    ("sA + qB", "add", ("sA", "qB")),
+    ("Inf − Inf", "sub", ("+Inf", "+Inf")),
+    ("0 × Inf", "mul", ("+0", "+Inf")),
+    ("0 / 0", "div", ("+0", "+0")),
+    ("1 / 0", "div", ("+1", "+0")),
+    ("sqrt(−1)", "sqrt", ("-1",)),
+    ("fma(Inf, 0, qB)", "mulAdd", ("+Inf", "+0", "qB")),
+    ("fma(qA, 1, sB)", "mulAdd", ("qA", "+1", "sB")),
+    ("fma(sA, 1, qB)", "mulAdd", ("sA", "+1", "qB")),
+    ("neg(sA)", "neg", ("sA",)),
+    ("neg(qB)", "neg", ("qB",)),
+)
+
+# The profiles compared, and one knob variant: Arm with default-NaN mode off (FPCR.DN = 0,
+# SoftFloat ARM-VFPv2): payloads kept, signalling NaNs first.
+NAN_COLUMNS = (
+    ("`riscv`", Context.profile("riscv")),
+    ("`x86`", Context.profile("x86")),
+    ("`arm`", Context.profile("arm")),
+    ("`ml_dtypes`", Context.profile("ml_dtypes")),
+    ("`p3109`", Context.profile("p3109")),
+    ("`arm`, `nan=payload`, `nan_priority=signaling`",
+     Context.profile("arm", nan="payload", nan_priority="signaling")),
+)
+
+
+def render_nan_rules(arg):
+    """NAN_CASES in one format under every context of NAN_COLUMNS: result code and flags in hex."""
+    fmt = lookup(arg)
+    codes = operand_codes(fmt)
+    lines = ["| case | operands | " + " | ".join(head for head, _ in NAN_COLUMNS) + " |",
+             "|---" * (len(NAN_COLUMNS) + 2) + "|"]
+    for label, name, symbols in NAN_CASES:
+        if not all(s in codes for s in symbols):
+            continue
+        operands = [codes[s] for s in symbols]
+        cells = ["`%s %02X`" % (_hex(c, fmt), f) for c, f in
+                 (arith.compute(name, operands, fmt, ctx) for _, ctx in NAN_COLUMNS)]
+        lines.append(f"| {label} | `{' '.join(_hex(c, fmt) for c in operands)}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def render(kind, arg):
     """The body of one generated block."""
-    if kind == "table":
-        return markdown_table(lookup(arg))
-    if kind == "params":
-        return render_params(arg)
-    if kind == "profiles":
-        return render_profiles()
-    return render_flags()
+    renderers = {"table": lambda a: markdown_table(lookup(a)), "params": render_params,
+                 "profiles": lambda a: render_profiles(), "flags": lambda a: render_flags(),
+                 "specials": render_specials, "pairs": render_pairs, "nan-rules": render_nan_rules}
+    return renderers[kind](arg)
 
 
 # -- rewriting a chapter --------------------------------------------------------------
