@@ -280,11 +280,14 @@ def _fma_unrounded(values, out, ctx, rand):
     """fusedMultiplyAdd's NaN rules (SoftFloat ``softfloat_mulAddF*``): a NaN factor
     propagates; an invalid product ``Inf x 0`` is invalid even when the addend is a
     quiet NaN (``ctx.inf_zero_nan``, §7.2(c) lets either happen), and the default NaN
-    then competes with the addend for propagation."""
+    then competes with the addend for propagation.  The factors' NaN is chosen first and
+    quieted, so under ``nan_priority="signaling"`` a signalling addend beats it (SoftFloat
+    ARM-VFPv2: ``propagateNaN(propagateNaN(a, b), c)``)."""
     x, y, z = values
     nans = [v for v in (x, y) if v.kind is NAN]
-    if nans:
-        return _nan_result(nans + ([z] if z.kind is NAN else []), values, ctx)
+    if nans:                                    # the product's NaN, quieted, then against the addend
+        product_nan = _propagated(nans, ctx)
+        return _propagated([product_nan] + ([z] if z.kind is NAN else []), ctx), _signals(values)
     invalid_product = (x.kind is INF and y.is_zero) or (y.kind is INF and x.is_zero)
     if invalid_product and (z.kind is not NAN or ctx.inf_zero_nan == "invalid"):
         if z.kind is NAN:
@@ -333,9 +336,17 @@ def _sign_bit_operation(new_sign):
             sign = new_sign(*(1 if c & fmt.sign_bit else 0 for c in codes))
             return (codes[0] & ~fmt.sign_bit) | (fmt.sign_bit if sign else 0), 0
         x, *rest = [decode(c, f, ctx) for c, f in zip(codes, formats)]
+        if any(v.kind is NAN and not _nan_has_sign(f) for v, f in zip(rest, formats[1:])):
+            return project(Value.nan(), out, ctx, rand)     # P3109 wCopySign(x, NaN) = NaN
         sign = new_sign(x.sign, *(v.sign for v in rest))
         return project(Value(x.kind, sign, x.num, x.exp, x.den, x.payload, x.payload_bits, False), out, ctx, rand)
     return evaluate
+
+
+def _nan_has_sign(fmt):
+    """Whether the format's NaN codes carry a sign (IEEE and OCP layouts); the NaN of FNUZ and
+    P3109 formats has none, so copying its sign yields NaN (P3109 v4.0 CopySign)."""
+    return fmt.kind == "float" and fmt.signed and fmt.nan in ("ieee", "top")
 
 
 def _sign_symmetric(fmt):

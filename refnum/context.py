@@ -102,7 +102,9 @@ class Context:
                   Arm default NaN, P3109), sign (canonical NaN with the input's
                   sign: ml_dtypes, torch), payload (sign and payload kept,
                   quieted: x86 SSE, SoftFloat 8086-SSE)
-    nan_sign      sign bit of a newly generated NaN (x86 uses 1)
+    nan_sign      sign bit of a newly generated NaN (x86 uses 1; so does the
+                  ml_dtypes profile: ml_dtypes computes in float32 on the host,
+                  and an x86 host's invalid operation gives a negative NaN)
     nan_missing   NaN into a format without NaN (FP4/FP6): max (+max: PTX,
                   ONNX, TE), zero (+0), negzero (ml_dtypes: the -0 code with
                   the NaN's sign flipped), error
@@ -204,7 +206,7 @@ PROFILES = {
     "riscv": dict(nan="canonical", nan_sign=0, invalid_int="saturate", tininess="after"),
     "x86": dict(nan="payload", nan_sign=1, invalid_int="x86", tininess="after"),
     "arm": dict(nan="canonical", nan_sign=0, invalid_int="arm", tininess="before"),
-    "ml_dtypes": dict(saturation="none", nan="sign", nan_missing="negzero", zero_missing="nan",
+    "ml_dtypes": dict(saturation="none", nan="sign", nan_sign=1, nan_missing="negzero", zero_missing="nan",
                       p1_parity="significand", lowest_binade="subnormal"),
     "p3109": dict(saturation="satnone", nan="canonical", p1_parity="code", div_by_zero="nan"),
     "ocp": dict(saturation="finite", nan="canonical", nan_missing="max", zero_missing="min"),

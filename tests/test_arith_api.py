@@ -198,3 +198,22 @@ def test_operand_tuples_follow_testfloat_for_wide_formats():
     assert cases != operand_tuples(["f16", "f16"], seed=6)
     triples = operand_tuples(["bf16", "bf16", "f32"], count=1000, random_bits=4)
     assert len(triples) == 1000 and all(len(t) == 4 and 0 <= t[3] < 16 for t in triples)
+
+
+def test_fma_factor_nan_is_quieted_before_the_addend_competes():
+    """SoftFloat ARM-VFPv2 s_mulAddF16: propagateNaN(propagateNaN(a, b), c); the inner result is
+    quiet, so with signalling-first priority a signalling addend wins over a signalling factor."""
+    ctx = Context.profile("arm", nan="payload", nan_priority="signaling")
+    assert arith.mulAdd(0x7C0A, 0x3C00, 0xFC0B, "f16", ctx=ctx) == (0xFE0B, 0x10)
+    assert arith.mulAdd(0x7C0A, 0x3C00, 0xFE0B, "f16", ctx=ctx) == (0x7E0A, 0x10)
+
+
+def test_copysign_from_a_signless_nan_is_nan():
+    """P3109 v4.0 CopySign(x, NaN) = NaN: the P3109 (and FNUZ) NaN has no sign to copy."""
+    assert arith.compute("copySign", (0xC0, 0x80), "p3109_k8p4se", Context.profile("p3109")) == (0x80, 0)
+    assert arith.compute("copySign", (0x40, 0x80), "e4m3fnuz") == (0x80, 0)
+
+
+def test_ml_dtypes_profile_invalid_nan_is_negative_like_its_x86_host():
+    """ml_dtypes 0.6.0 on x86 (float32 arithmetic on the host): bfloat16 inf - inf -> 0xFFC0."""
+    assert arith.sub(0x7F80, 0x7F80, "bf16", ctx=Context.profile("ml_dtypes")) == (0xFFC0, 0x10)
