@@ -745,6 +745,7 @@ def free_layouts(op, layouts):
     return layouts[1:] if op in ("div", "rem") else layouts[:-1]
 
 
+@functools.lru_cache(maxsize=None)
 def quotients(p):
     """Targets for rem's quotient and roundToInt's argument: n + f with ties f = 1/2."""
     return st.tuples(st.one_of(st.integers(0, 8), st.integers(0, 1 << (p + 2))),
@@ -752,22 +753,26 @@ def quotients(p):
                      st.integers(0, 1)).map(lambda a: (-1) ** a[2] * (a[0] + a[1]))
 
 
-def result_values(result, near=None):
-    """Signed target results: boundaries of the result format, grid midpoints and values
-    at any exponent, zero, and (``near`` given) midpoints next to that value."""
+@functools.lru_cache(maxsize=None)
+def result_values(result):
+    """Target results: boundaries of the result format, grid midpoints and values at any
+    exponent, zero; and the marker None, which asks :func:`aimed` for a midpoint next to
+    the free operands' value."""
     lo, hi = result.emin - result.m - 2, result.bias + 1
-    parts = [st.sampled_from(result_magnitudes(result)),
-             st.tuples(st.integers(lo, hi), st.integers(0, (1 << 64) - 1), st.booleans()).map(
-                 lambda a: grid_point(result, *a)),
-             st.just(Fraction(0))]
-    if near is not None:
-        parts += [st.integers(-2, 2).map(lambda j: abs(midpoint_near(result, near, j)))] * 2
-    return st.tuples(st.one_of(*parts), st.integers(0, 1)).map(lambda a: -a[0] if a[1] else a[0])
+    return st.one_of(st.sampled_from(result_magnitudes(result)),
+                     st.tuples(st.integers(lo, hi), st.integers(0, (1 << 64) - 1), st.booleans()).map(
+                         lambda a: grid_point(result, *a)),
+                     st.just(Fraction(0)), st.none(), st.none())
 
 
-def finite_codes(layout):
-    """Finite codes weighted to exponent edges and significand patterns (``edge_codes``)."""
-    return edge_codes(layout)
+@functools.lru_cache(maxsize=None)
+def free_codes(layout):
+    """Codes of a freely drawn operand: finite ones weighted to edges (``edge_codes``), or any
+    boundary-weighted code (``float_codes``)."""
+    return st.one_of(edge_codes(layout), float_codes(layout))
+
+
+NUDGES = st.sampled_from([0, 0, 0, 1, -1, 2, -2])
 
 
 @st.composite
@@ -775,13 +780,16 @@ def aimed(draw, op, layouts, result=None):
     """One aimed operand tuple (see :func:`aim`), drawn by hypothesis."""
     result = result or layouts[0]
     lays = free_layouts(op, layouts)
-    free = tuple(draw(st.one_of(finite_codes(lay), float_codes(lay))) for lay in lays)
+    free = tuple(draw(free_codes(lay)) for lay in lays)
     if op in ("rem", "roundToInt"):
         r = draw(quotients(result.m + 1))
     else:
-        r = draw(result_values(result, _near(op, lays, free)))
-    delta = draw(st.sampled_from([0, 0, 0, 1, -1, 2, -2]))
-    return aim(op, layouts, free, r, delta)
+        r = draw(result_values(result))
+        near = _near(op, lays, free)
+        if r is None:
+            r = abs(midpoint_near(result, near, draw(st.integers(-2, 2)))) if near is not None else Fraction(1)
+        r = -r if draw(st.booleans()) else r
+    return aim(op, layouts, free, r, draw(NUDGES))
 
 
 def _near(op, lays, free):
@@ -794,10 +802,12 @@ def _near(op, lays, free):
     return None
 
 
+@functools.lru_cache(maxsize=None)
 def op_operands(op, layouts, result=None):
     """Operand code tuples for ``op``: independent boundary-weighted codes, or aimed."""
     free = st.tuples(*(float_codes(lay) for lay in layouts))
-    return st.one_of(free, aimed(op, layouts, result), aimed(op, layouts, result))
+    aimed_ = aimed(op, layouts, result)
+    return st.one_of(free, aimed_, aimed_)
 
 
 def op_operand_list(op, layouts, n, rng, result=None, exponents=None, randoms=4):
