@@ -291,12 +291,13 @@ NAN_CASES = (
     ("fma(Inf, 0, qB)", "mulAdd", ("+Inf", "+0", "qB")),
     ("fma(qA, 1, sB)", "mulAdd", ("qA", "+1", "sB")),
     ("fma(sA, 1, qB)", "mulAdd", ("sA", "+1", "qB")),
+    ("fma(sA, 1, sB)", "mulAdd", ("sA", "+1", "sB")),
     ("neg(sA)", "neg", ("sA",)),
     ("neg(qB)", "neg", ("qB",)),
 )
 
-# The profiles compared, and one knob variant: Arm with default-NaN mode off (FPCR.DN = 0,
-# SoftFloat ARM-VFPv2): payloads kept, signalling NaNs first.
+# The profiles compared, and one knob variant: SoftFloat's ARM-VFPv2 specialization (Arm with
+# default-NaN mode off, FPCR.DN = 0): payloads kept, signalling NaNs first.
 NAN_COLUMNS = (
     ("`riscv`", Context.profile("riscv")),
     ("`x86`", Context.profile("x86")),
