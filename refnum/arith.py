@@ -6,7 +6,7 @@ division by zero, infinities, signed zeros), computes the exact result with
 integers and hands it to :func:`refnum.rounding.project`, the one projection
 step.  Operands may be in different formats and the result in another one
 (e4m3 x e4m3 -> binary32 is exact; fma of two bfloat16 and a binary32 addend
-rounds once into binary32), as accelerators do and as P3109 v4.0 §4.4 defines
+rounds once into binary32), as accelerators do and as P3109 v4.0 defines them
 (per-operand formats and a result format).
 
 Operation names are TestFloat's (``add sub mul div rem mulAdd sqrt roundToInt
@@ -138,7 +138,7 @@ def _exact_zero_sum(ctx):
 def exact_add(x, y, ctx=DEFAULT):
     if x.kind is INF or y.kind is INF:
         if x.kind is INF and y.kind is INF and x.sign != y.sign:
-            return None, 0                          # §7.2(b): Inf - Inf
+            return None, 0                          # §7.2(d): Inf - Inf
         return (x if x.kind is INF else y), 0
     if not y.num:
         if not x.num:
@@ -169,7 +169,7 @@ def exact_div(x, y, ctx=DEFAULT):
     sign = x.sign ^ y.sign
     if x.kind is INF:
         if y.kind is INF:
-            return None, 0                          # §7.2(d): Inf / Inf
+            return None, 0                          # §7.2(e): Inf / Inf
         if y.is_zero and ctx.div_by_zero == "nan":
             return None, 0
         return Value.inf(sign), 0
@@ -177,7 +177,7 @@ def exact_div(x, y, ctx=DEFAULT):
         return Value.zero(sign), 0
     if not y.num:
         if not x.num:
-            return None, 0                          # §7.2(d): 0 / 0
+            return None, 0                          # §7.2(e): 0 / 0
         if ctx.div_by_zero == "nan":                # P3109 v4.0: Divide(x, 0) = NaN
             return None, DIVBYZERO
         return Value.inf(sign), DIVBYZERO           # §7.3
