@@ -40,6 +40,7 @@ import json
 import re
 import struct
 import zipfile
+from operator import itemgetter
 from typing import NamedTuple
 
 from ..errors import RefnumError
@@ -223,18 +224,19 @@ class _MemhWord:
 
     def __init__(self, layout, intermediate):
         self.columns = (list(INTERMEDIATE_FIELDS) if intermediate else []) + fields(layout)
-        self.ranges = {}
-        lo = 0
-        for f in reversed(self.columns):
-            self.ranges[f.name] = (lo + f.bits - 1, lo)
-            lo += f.bits
-        self.bits = lo
-        self.digits = (lo + 3) // 4
+        self.bits = sum(f.bits for f in self.columns)
+        self.digits = (self.bits + 3) // 4
         self.intermediate = intermediate
+        self.ranges, top = {}, self.bits            # [hi:lo] of each field, the first one highest
+        for f in self.columns:
+            self.ranges[f.name] = (top - 1, top - f.bits)
+            top -= f.bits
         shift = {name: low for name, (high, low) in self.ranges.items()}
         self.operand_shifts = tuple(shift[name] for name in operand_names(layout))
         self.result_shift = shift["result"]
         self.grs_shift = shift.get("grs", 0)
+        self.slices = tuple((self.ranges[f.name][1], (1 << f.bits) - 1) for f in self.columns
+                            if f not in INTERMEDIATE_FIELDS)
 
     def pack(self, row):
         word = row[2] << self.result_shift | row[3] & IEEE_FLAGS
@@ -245,7 +247,8 @@ class _MemhWord:
         return word
 
     def unpack(self, word):
-        return {name: word >> low & ((1 << high - low + 1) - 1) for name, (high, low) in self.ranges.items()}
+        """The operand codes, result and flags in a word (intermediate fields are skipped)."""
+        return tuple(word >> low & mask for low, mask in self.slices)
 
     def header(self, comments):
         pad = "" if self.bits == 4 * self.digits else f"; bits [{4 * self.digits - 1}:{self.bits}] are 0"
@@ -261,15 +264,23 @@ class _MemhWord:
 
 
 def _check_rows(layout, rows, intermediate):
-    """RefnumError naming the first row whose fields do not fit the layout."""
+    """RefnumError naming the first row whose fields do not fit the layout (column-wise, at C speed)."""
     n = layout.noperands
-    for number, row in enumerate(rows):
-        if not isinstance(row, tuple) or not 4 <= len(row) <= 6 or len(row[1]) != n:
-            raise RefnumError(f"row {number}: expected (index, {n} operand codes, result, flags[, exact, grs])")
-    checks = [(f"operand {name}", [row[1][i] for row in rows], layout.limits[i])
-              for i, name in enumerate(operand_names(layout))]
-    checks += [("result", [row[2] for row in rows], layout.result_limit), ("flags", [row[3] for row in rows], 256),
-               ("index", [row[0] for row in rows], None)]
+    try:
+        shapes_ok = set(map(len, rows)) <= {4, 5, 6}
+        operands = list(map(itemgetter(1), rows))
+        shapes_ok = shapes_ok and set(map(len, operands)) <= {n}
+    except TypeError:
+        shapes_ok = False
+    if not shapes_ok:
+        number = next(i for i, row in enumerate(rows) if not (
+            isinstance(row, tuple) and 4 <= len(row) <= 6 and isinstance(row[1], tuple) and len(row[1]) == n))
+        raise RefnumError(f"row {number}: expected (index, {n} operand codes, result, flags[, exact, grs])")
+    columns = [list(map(itemgetter(i), operands)) for i in range(n)]
+    checks = [(f"operand {name}", column, limit)
+              for name, column, limit in zip(operand_names(layout), columns, layout.limits)]
+    checks += [("result", list(map(itemgetter(2), rows)), layout.result_limit),
+               ("flags", list(map(itemgetter(3), rows)), 256), ("index", list(map(itemgetter(0), rows)), None)]
     for what, column, limit in checks:
         _check_column(what, column, limit)
     if intermediate:
@@ -356,7 +367,7 @@ _MEMH_WORD = re.compile(r"[0-9A-Fa-f]+(?:_+[0-9A-Fa-f]+)*")
 
 def _decode_memh(data, layout):
     plain, extended = _MemhWord(layout, False), _MemhWord(layout, True)
-    names = operand_names(layout)
+    n = layout.noperands
     declared, word = {}, None
     for number, line in enumerate(_text(data).splitlines(), 1):
         body, _, comment = line.partition("//")
@@ -382,27 +393,24 @@ def _decode_memh(data, layout):
         value = int(digits, 16)
         if value >> word.bits:
             raise RefnumError(f"input line {number}: bits above [{word.bits - 1}:0] are set in the memh word")
-        parts = word.unpack(value)
-        for name, column in zip(names, range(layout.noperands)):
-            if parts[name] >= layout.limits[column]:
-                raise RefnumError(f"input line {number}: {parts[name]:X} is out of range for "
-                                  f"{layout.describe_column(column)}")
-        if parts["result"] >= layout.result_limit:
-            raise RefnumError(f"input line {number}: {parts['result']:X} is out of range for "
-                              f"{layout.describe_column(layout.noperands)}")
-        yield f"line {number}", tuple(parts[name] for name in names), parts["result"], parts["flags"]
+        codes = word.unpack(value)             # a field of k bits holds exactly the k-bit codes
+        yield f"line {number}", codes[:n], codes[n], codes[n + 1]
 
 
 def _memh_layout(number, digits, plain, extended, declared):
-    """The word (without or with intermediate fields) that input of ``digits`` hex digits holds."""
+    """The word (without or with intermediate fields) the input holds: the one its header declares,
+    else the one of ``digits`` hex digits."""
+    if declared:
+        word = next((w for w in (plain, extended) if w.ranges == declared), None)
+        if word is None:
+            have = " ".join(f"{name}[{hi}:{lo}]" for name, (hi, lo) in declared.items())
+            want = " ".join(f"{name}[{hi}:{lo}]" for name, (hi, lo) in plain.ranges.items())
+            raise RefnumError(f"memh header declares {have}, but this function's words are {want}")
+        return word
     word = {plain.digits: plain, extended.digits: extended}.get(digits)
     if word is None:
         raise RefnumError(f"input line {number}: memh word of {digits} hex digits, expected {plain.digits}"
                           f" (or {extended.digits} with intermediate fields)")
-    if declared and declared != word.ranges:
-        have = " ".join(f"{name}[{hi}:{lo}]" for name, (hi, lo) in declared.items())
-        want = " ".join(f"{name}[{hi}:{lo}]" for name, (hi, lo) in word.ranges.items())
-        raise RefnumError(f"memh header declares {have}, but this function's words are {want}")
     return word
 
 
