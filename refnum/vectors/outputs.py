@@ -76,7 +76,7 @@ class Field(NamedTuple):
 
 
 INTERMEDIATE_FIELDS = (
-    Field("grs_valid", 1, "1 when grs holds guard, round and sticky bits (0: NaN or other special result)"),
+    Field("grs_valid", 1, "1 when grs holds guard, round and sticky bits (0 for zero, Inf and NaN results)"),
     Field("grs", 3, "guard, round, sticky bits of the exact value at the result's precision"),
 )
 
