@@ -18,6 +18,7 @@ import shutil
 import struct
 import subprocess
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +28,6 @@ from refnum.errors import RefnumError
 from refnum.values import Value
 from refnum.vectors.lines import Layout
 from refnum.vectors.outputs import EXTENSIONS, KINDS, Row, decode, encode
-from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data" / "testfloat"
 
@@ -226,7 +226,8 @@ def test_memh_header_and_comments():
     assert all(line.startswith("// ") for line in lines[:-4])
     assert lines[1:3] == ["// function e3m2_mul", "// rounding rne; saturation finite"]
     assert "e3m2" in text and "6 bits" in text and "bit 4 invalid" in text
-    assert lines[0].startswith("// refnum test vectors, memh: one $readmemh word per case, 6 hex digits (23 bits used")
+    assert lines[0].startswith("// refnum test vectors, memh: one $readmemh word per case,"
+                               " 6 hex digits (23 bits used")
     rows = random_rows("e3m2_mul", 4, 1)
     assert encode("memh", layout, rows, first=False).decode().splitlines() == lines[-4:]
 
@@ -237,7 +238,8 @@ def test_memh_reads_simulator_style_words():
     rows = random_rows("f16_add", 30, seed=4)
     words = [line for line in encode("memh", layout, rows).decode().splitlines() if not line.startswith("//")]
     styled = "// 0x00000000\n" + "".join(
-        (w.lower() if i % 2 else w[:4] + "_" + w[4:]) + ("  // note\r\n" if i % 3 else "\n") for i, w in enumerate(words))
+        (w.lower() if i % 2 else w[:4] + "_" + w[4:]) + ("  // note\r\n" if i % 3 else "\n")
+        for i, w in enumerate(words))
     assert decoded_cases("memh", styled, layout) == expected_cases(rows)
 
 
@@ -420,14 +422,17 @@ def memh_text(rows=None, **kw):
     ("memh", "/* x */ 07800780080001\n", "input line 1: block comments are not supported"),
     ("memh", "07800780080001 07800780080001\n", "input line 1: malformed memh word"),
     ("memh", b"\xff\xfe\n", "input line 1: not UTF-8 text"),
-    ("jsonl", '{"id":0,"a":"3C00","b":"3C00","result":"4000","flags":"00"}\n{"id":1,\n', "input line 2: not a JSON object"),
+    ("jsonl", '{"id":0,"a":"3C00","b":"3C00","result":"4000","flags":"00"}\n{"id":1,\n',
+     "input line 2: not a JSON object"),
     ("jsonl", '[1, 2]\n', "input line 1: not a JSON object"),
     ("jsonl", '{"id":0,"a":"3C00","result":"4000","flags":"00"}\n', 'input line 1: field "b" is missing'),
-    ("jsonl", '{"id":0,"a":"3C00","b":15360,"result":"4000","flags":"00"}\n', 'input line 1: field "b" is not a string'),
+    ("jsonl", '{"id":0,"a":"3C00","b":15360,"result":"4000","flags":"00"}\n',
+     'input line 1: field "b" is not a string'),
     ("jsonl", '{"id":0,"a":"3C00","b":"3C0","result":"4000","flags":"00"}\n',
      'input line 1: field "b" has 3 hex digits, expected 4'),
     ("jsonl", '{"id":0,"a":"3C00","b":"0x3C","result":"4000","flags":"00"}\n', 'input line 1: field "b" is not hex'),
-    ("jsonl", '{"id":0,"a":"3C00","b":"3C00","result":"4000","flags":"20"}\n', "input line 1: 20 is out of range for flags"),
+    ("jsonl", '{"id":0,"a":"3C00","b":"3C00","result":"4000","flags":"20"}\n',
+     "input line 1: 20 is out of range for flags"),
     ("npz", b"PK not really", "npz input is not a zip archive"),
     ("npz", "text", "npz input is binary"),
 ])
