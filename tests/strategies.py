@@ -657,8 +657,9 @@ def int_code_list(width, rng, precisions=(), randoms=200):
 # An operation goes wrong where its *result* lands on a boundary: an exact tie of the
 # result grid, the subnormal edge, the overflow threshold, a cancellation to zero.  The
 # operand codes alone seldom put it there, so these helpers *aim*: all operands but one
-# are drawn freely and the last is the code (truncated, then nudged by a few codes) that
-# puts the exact result at a chosen value r of the result grid.  Truncation and nudging
+# are drawn freely and the remaining one (the dividend for div and rem, else the last)
+# is the code (truncated, then nudged by a few codes) that puts the exact result at a
+# chosen value r of the result grid.  Truncation and nudging
 # keep r - x, r / x, ... representable only sometimes, so exact ties, near ties and
 # sticky patterns below the half-ulp all occur.  `aim` is the one construction; the
 # hypothesis strategy `op_operands` and the seeded list `op_operand_list` only draw its
@@ -690,7 +691,8 @@ def grid_point(layout, e, sig, half=True):
 
 
 def midpoint_near(layout, v, steps=0):
-    """The midpoint of layout's grid just above |v| (then ``steps`` grid steps further), signed like v."""
+    """The midpoint of layout's grid just above |v| (then ``steps`` grid steps further), signed like v
+    (the subnormal spacing below 2**emin)."""
     a = abs(v)
     e = floor_log2(a) if a else layout.emin
     q = pow2(max(e, layout.emin) - layout.m)
@@ -739,7 +741,7 @@ def aim(op, layouts, free, r, delta=0):
 
 def free_layouts(op, layouts):
     """The layouts of the operands :func:`aim` takes as drawn: none for sqrt and roundToInt,
-    the divisor for rem, all but the last otherwise."""
+    the divisor for div and rem, all but the last otherwise."""
     if op in ("sqrt", "roundToInt"):
         return ()
     return layouts[1:] if op in ("div", "rem") else layouts[:-1]

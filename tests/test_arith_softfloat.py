@@ -126,7 +126,7 @@ def check(fmt, op, tuples):
 
 # -- hypothesis: boundary-weighted bit patterns and aimed tuples ----------------------------------
 
-EXAMPLES = {"default": 12, "slow": 2000}
+EXAMPLES = {"default": 12, "slow": 300}
 BATCH = 40
 
 
