@@ -52,7 +52,7 @@ import sys
 from . import __version__
 from .errors import RefnumError
 
-EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_MISMATCH, EXIT_ERROR, EXIT_INTEGRITY = 0, 1, 2, 3
 _CHUNK_LINES = 8192
 _TABLE_BITS = 16
 _STOCHASTIC = ("sr-a", "sr-b", "sr-c")
@@ -167,22 +167,50 @@ def _build_parser():
     _function_argument(p)
     p.add_argument("file", metavar="FILE", nargs="?", default="-", help="operand lines (default: standard input)")
     p = command("gen", cmd_gen, "generate cases (exhaustive for <= 16-bit sources and <= 2**16 operand"
-                " tuples, else TestFloat-style) as vector lines",
-                [_semantics_options(), _output_option()], _LINES_HELP)
-    _function_argument(p)
+                " tuples, else TestFloat-style) as vector lines, or a whole suite into a folder",
+                [_semantics_options(), _output_option()], _LINES_HELP + _GEN_HELP)
+    p.add_argument("function", metavar="FUNCTION", nargs="?",
+                   help="e.g. f32_to_f16, f16_add, e4m3_mul_to_f32 (or --suite)")
+    p.add_argument("--operand-formats", metavar="A,B[,C]",
+                   help="a format for each operand of an operation (default: the function name's)")
+    p.add_argument("--suite", metavar="NAME|FILE", help="a built-in suite (" + ", ".join(_builtin_suites())
+                   + ") or a .toml/.json suite file; needs --out")
+    p.add_argument("--out", metavar="DIR", help="write files, manifest.json and SHA256SUMS into DIR")
+    p.add_argument("--format", dest="kind", choices=("tv", "memh", "jsonl", "npz"), default="tv",
+                   help="output format (default tv, TestFloat lines)")
+    p.add_argument("--intermediate", action="store_true",
+                   help="add the exact value before rounding and guard/round/sticky bits (memh, jsonl)")
+    p.add_argument("--cases", choices=("auto", "exhaustive", "level1", "level2", "random", "boundaries"),
+                   help="case generator (default auto: exhaustive when small, else --level)")
     p.add_argument("--level", "-level", type=int, choices=(1, 2), default=1, help="TestFloat-style level")
-    p.add_argument("--seed", "-seed", type=int, default=1, help="seed of the generators (default 1)")
+    p.add_argument("--seed", "-seed", type=int, default=None, help="seed of the generators (default 1, or the suite's)")
     p.add_argument("-n", "--count", dest="count", type=_positive_int, metavar="COUNT",
                    help="number of cases (default: every code for <= 16-bit sources, else the level's)")
+    p.add_argument("--shard", type=_shard, metavar="I/N", default=(0, 1),
+                   help="write only shard I of N (0 <= I < N): a fixed index range of every file")
+    p.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N", help="worker processes (--out)")
+    p.add_argument("--force", action="store_true", help="rewrite files a previous run already completed")
+    p.add_argument("--progress", action="store_true", help="report each finished file on standard error")
     p = command("verify", cmd_verify, "check vector lines against refnum; last line 'N passed, M failed'",
                 [_semantics_options()], _LINES_HELP)
     _function_argument(p)
-    p.add_argument("file", metavar="FILE", help="vector lines ('-' for standard input)")
+    p.add_argument("file", metavar="FILE", help="vectors ('-' for standard input)")
+    p.add_argument("--format", dest="kind", choices=("tv", "memh", "jsonl", "npz"),
+                   help="input format (default: from the file's extension, else tv)")
     p.add_argument("--errors", "-errors", type=_count, default=20, metavar="N",
                    help="print at most N mismatches (default 20; 0 = all)")
-    p = command("suite", cmd_suite, "write the conformance vector corpus")
+    p.add_argument("--nan-check", choices=("strict", "lenient"), default="strict",
+                   help="strict: NaN results must match bit for bit; lenient: any NaN passes where refnum"
+                        " gives a NaN and the flags agree (testfloat_ver without -checkNaNs)")
+    p.add_argument("--summary-json", metavar="FILE", help="also write a JSON summary (atomically)")
+    p = command("suite", cmd_suite, "write the conformance vector corpus (refnum gen --suite corpus)")
     p.add_argument("--out", default="vectors", metavar="DIR", help="output folder (default: vectors)")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N", help="worker processes")
+    p = command("manifest", cmd_manifest, "check a vector folder's hashes, or join its shards")
+    p.add_argument("action", choices=("check", "join"),
+                   help="check: re-hash every file (exit 3 on any mismatch); join: concatenate shard parts")
+    p.add_argument("dir", metavar="DIR")
     return parser
 
 
@@ -256,6 +284,31 @@ def _output_option():
     p = _Parser(add_help=False, allow_abbrev=False)
     p.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of standard output")
     return p
+
+
+_GEN_HELP = """
+
+folders: with --out DIR (or --suite), every file goes to DIR/<function>/<mode>...<ext>
+with manifest.json (every semantic parameter, case counts, SHA-256) and SHA256SUMS;
+a rerun skips files already complete; --shard I/N writes <file>.part-I-of-N pieces and
+'refnum manifest join DIR' concatenates them; 'refnum manifest check DIR' re-hashes
+(exit 3 on any mismatch)."""
+
+
+def _builtin_suites():
+    from .vectors.plan import builtin_suites
+
+    return builtin_suites()
+
+
+def _shard(text):
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected I/N, got '{text}'") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise argparse.ArgumentTypeError(f"shard {text}: need 0 <= I < N")
+    return i, n
 
 
 def _positive_int(text):
@@ -400,8 +453,11 @@ class _Job:
     def __init__(self, args):
         from .vectors import functions, lines
 
+        if not args.function:
+            raise RefnumError(f"{args.command.__name__[4:]}: a FUNCTION is required")
         formats = getattr(args, "operand_formats", None)
-        self.function = functions.parse(args.function, formats.split(",") if formats else None)
+        self.operand_formats = tuple(formats.split(",")) if formats else None
+        self.function = functions.parse(args.function, list(self.operand_formats) if formats else None)
         self.ctx = build_context(args)
         self.stochastic = self.ctx.rounding in _STOCHASTIC
         self.layout = lines.Layout(self.function.sources, self.function.result,
@@ -465,69 +521,141 @@ def cmd_run(args):
 
 
 def cmd_gen(args):
-    job = _Job(args)
-    from .vectors.cases import operand_tuples, operands, operands_with_random
+    """One function to standard output or -o FILE, or a suite (or one function) into --out DIR."""
+    from .vectors import outputs, plan, suite
 
-    sources, nbits = job.function.sources, job.ctx.sr_bits if job.stochastic else 0
-    if len(sources) > 1:
-        cases = operand_tuples(sources, level=args.level, seed=args.seed, count=args.count, random_bits=nbits)
-        rows = ((i, list(case)) for i, case in enumerate(cases, 1))
-    elif job.stochastic:    # the same draws as the published corpus (refnum.vectors.cases)
-        pairs = operands_with_random(sources[0], nbits, level=args.level, seed=args.seed, count=args.count)
-        rows = ((i, list(pair)) for i, pair in enumerate(pairs, 1))
-    else:
-        codes = operands(sources[0], level=args.level, seed=args.seed, count=args.count)
-        rows = ((i, [c]) for i, c in enumerate(codes, 1))
-    result = "".join(job.vector_lines(rows))    # computed in full before anything is written
-    with _output(args.output) as out:
-        out.write(result)
+    if args.suite:
+        if args.function:
+            raise RefnumError("gen: give a FUNCTION or --suite, not both")
+        if not args.out:
+            raise RefnumError("gen --suite writes a folder: add --out DIR")
+        description, seed, entries = plan.load_suite(args.suite)
+        return _write_folder(args, entries, seed if args.seed is None else args.seed, description)
+    job = _Job(args)
+    cases = args.cases or ("auto" if args.level == 1 else "level2")
+    entry = plan.Entry.from_context(args.function, job.ctx, cases=cases, count=args.count,
+                                    operand_formats=job.operand_formats)
+    seed = 1 if args.seed is None else args.seed
+    if args.out:
+        return _write_folder(args, [entry], seed, f"refnum gen {args.function}")
+    lo, hi = suite.shard_range(len(plan.enumerate_cases(entry, seed)), args.shard)
+    pieces = [suite.chunk_bytes(task) for task in suite._tasks(entry, seed, args.kind, args.intermediate, lo, hi)]
+    data = b"".join(pieces)                          # computed in full before anything is written
+    if args.kind == "npz" and (args.output is None or args.output == "-"):
+        raise RefnumError("gen --format npz writes a binary archive: add -o FILE or --out DIR")
+    with _output(args.output, binary=True) as out:
+        out.write(data)
+    return EXIT_OK
+
+
+def _write_folder(args, entries, seed, description):
+    from .vectors import suite
+
+    kind, intermediate = getattr(args, "kind", "tv"), getattr(args, "intermediate", False)
+    command = (f"refnum gen --suite {args.suite}" if getattr(args, "suite", None) else
+               f"refnum gen {args.function}" if args.function else "refnum gen --suite corpus")
+    command += f" --seed {seed} --format {kind}" + (" --intermediate" if intermediate else "")
+    manifest = suite.write_suite(args.out, entries, seed=seed, kind=kind, intermediate=intermediate,
+                                 shard=getattr(args, "shard", (0, 1)), jobs=args.jobs,
+                                 force=getattr(args, "force", False),
+                                 progress=suite.stderr_progress if getattr(args, "progress", False) else None,
+                                 description=description, command=command)
+    print(f"{manifest['total_files']} files, {manifest['total_cases']:,} cases, {manifest['total_bytes']:,} bytes"
+          f" in {args.out}")
     return EXIT_OK
 
 
 def cmd_verify(args):
-    """Check each vector line; print mismatches TestFloat-style as found; exit 1 if any.
+    """Check each case; print mismatches TestFloat-style as found; exit 1 if any.
 
-    A line passes when refnum's result bits and IEEE flags both equal the file's
-    (no NaN or invalid-integer leniency: choose the matching --profile instead).
+    A case passes when refnum's result bits and IEEE flags both equal the file's
+    (with ``--nan-check lenient``, any NaN result passes where refnum's is a NaN and the
+    flags agree).  Every output format of ``refnum gen`` is read.
     """
-    from .vectors.lines import IEEE_FLAGS, read_vectors
+    from .vectors import outputs
+    from .vectors.lines import IEEE_FLAGS
 
     job = _Job(args)
     layout, evaluate, arity, stochastic = job.layout, job.evaluate, job.function.arity, job.stochastic
-    nops = layout.noperands
+    kind = args.kind or _kind_of(args.file)
+    lenient = args.nan_check == "lenient"
+    result_format = job.function.result
+    is_nan = getattr(result_format, "is_nan_code", None) if lenient else None
     passed = failed = 0
-    with _input(args.file) as lines:
-        for number, codes in read_vectors(lines, layout):
-            expected, flags = evaluate(*codes[:nops]) if stochastic else evaluate(*codes[:arity], 0)
-            if codes[nops] == expected and codes[nops + 1] == flags & IEEE_FLAGS:
-                passed += 1
-                continue
-            failed += 1
-            if args.errors == 0 or failed <= args.errors:
-                print(_mismatch(number, layout, codes, expected, flags))
+    shown = []
+    for location, operands, got, got_flags in outputs.decode(kind, _read_input(args.file, kind), layout):
+        expected, flags = evaluate(*operands) if stochastic else evaluate(*operands[:arity], 0)
+        flags &= IEEE_FLAGS
+        if got_flags == flags and (got == expected or (is_nan and is_nan(got) and is_nan(expected))):
+            passed += 1
+            continue
+        failed += 1
+        if args.errors == 0 or failed <= args.errors:
+            line = _mismatch(location, layout, operands, got, got_flags, expected, flags)
+            shown.append(line)
+            print(line)
     if args.errors and failed > args.errors:
         print(f"({failed - args.errors} more mismatches not shown; --errors 0 shows all)")
     print(f"{passed} passed, {failed} failed")
+    if args.summary_json:
+        summary = {"function": args.function, "file": args.file, "format": kind, "context": job.ctx.name,
+                   "rounding": job.ctx.rounding, "nan_check": args.nan_check, "passed": passed,
+                   "failed": failed, "mismatches_shown": shown}
+        import json
+
+        with _output(args.summary_json) as out:
+            out.write(json.dumps(summary, indent=1, sort_keys=True) + "\n")
     return EXIT_OK if failed == 0 else EXIT_MISMATCH
 
 
-def _mismatch(number, layout, codes, expected, flags):
+def _kind_of(path):
+    from .vectors.outputs import EXTENSIONS
+
+    for kind, extension in EXTENSIONS.items():
+        if path.endswith(extension) or path.endswith(extension + ".part") or f"{extension}.part-" in path:
+            return kind
+    return "tv"
+
+
+def _read_input(path, kind):
+    if kind == "npz":
+        if path == "-":
+            return sys.stdin.buffer.read()
+        with open(path, "rb") as f:
+            return f.read()
+    with _input(path) as lines:
+        return lines.read()
+
+
+def _mismatch(location, layout, operands, got, got_flags, expected, flags):
     """TestFloat's error line: operands, => what the file has, expected what refnum computes."""
     from .context import Flag
 
-    nops, width = layout.noperands, layout.result_width
-    got, got_flags = codes[nops], codes[nops + 1]
-    return (f"line {number}: {layout.format_operands(codes[:nops])}  => {got:0{width}X} {Flag.letters(got_flags)}"
+    width = layout.result_width
+    return (f"{location}: {layout.format_operands(operands)}  => {got:0{width}X} {Flag.letters(got_flags)}"
             f"  expected {expected:0{width}X} {Flag.letters(flags)}")
 
 
 def cmd_suite(args):
-    try:
-        from .vectors.suite import write_suite
-    except ImportError:
-        raise RefnumError("suite: the conformance suite writer (refnum.vectors.suite) is not available") from None
-    write_suite(args.out, seed=args.seed)
-    return EXIT_OK
+    from .vectors import plan
+
+    description, seed, entries = plan.load_suite("corpus")
+    args.function = None
+    return _write_folder(args, entries, seed if args.seed is None else args.seed, description)
+
+
+def cmd_manifest(args):
+    from .vectors import suite
+
+    if args.action == "join":
+        manifest = suite.join_shards(args.dir)
+        print(f"joined {manifest['total_files']} files, {manifest['total_cases']:,} cases in {args.dir}")
+        return EXIT_OK
+    checked, problems = suite.check_manifest(args.dir)
+    for line in problems:
+        print(line)
+    print(f"{checked} files checked, {len(problems)} problems")
+    return EXIT_OK if not problems else EXIT_INTEGRITY
 
 
 @contextlib.contextmanager
@@ -549,9 +677,15 @@ def _input(path):
 
 
 @contextlib.contextmanager
-def _output(path):
+def _output(path, binary=False):
     """Standard output, or a temporary file next to ``path`` that replaces it only on success."""
     if path is None or path == "-":
+        if binary:
+            sys.stdout.flush()
+            buffer = getattr(sys.stdout, "buffer", None)
+            yield buffer if buffer is not None else _TextBytes(sys.stdout)
+            (buffer or sys.stdout).flush()
+            return
         yield sys.stdout
         sys.stdout.flush()
         return
@@ -560,7 +694,7 @@ def _output(path):
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as f:
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="ascii", newline="\n")) as f:
             yield f
         os.chmod(tmp, 0o666 & ~_umask())                   # mkstemp makes it private
         os.replace(tmp, path)
@@ -568,6 +702,16 @@ def _output(path):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+class _TextBytes:
+    """Bytes written to a text stream (standard output replaced by a StringIO in tests)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, data):
+        self.stream.write(data.decode("ascii"))
 
 
 def _umask():

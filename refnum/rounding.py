@@ -133,6 +133,27 @@ def _code_is_even(fmt, ctx, s0, q):
     return ctx.p1_parity == "code" and not (q + fmt.bias) & 1
 
 
+def guard_round_sticky(value, fmt):
+    """``(g, r, s)`` of a finite nonzero exact value at ``fmt``'s rounding position: the first
+    and second bits below the last kept bit and whether anything lower is nonzero; None for
+    zeros, Inf and NaN.  What a hardware unit holds just before it rounds (for debugging a
+    unit that disagrees; the rounding decision itself is :func:`project`'s)."""
+    if value.kind is not FINITE or not value.num:
+        return None
+    num, exp, den = value.num, value.exp, value.den
+    while fmt.kind == "scaled":
+        v = Value.from_fraction(Value.finite(0, num, exp, den).to_fraction() / fmt.scale)
+        num, exp, den, fmt = v.num, v.exp, v.den, fmt.base
+    if fmt.kind == "fixed":
+        q = -fmt.frac
+    else:
+        e = ilog2(num, exp, den)
+        q = (e if e >= fmt.emin else fmt.emin) - fmt.m
+    _, r, d = split(num, exp, den, q)
+    four = r << 2
+    return int(four >= d << 1), int(four // d & 1), int(four % d != 0)
+
+
 # -- floating-point targets -----------------------------------------------------
 
 def _round_float(fmt, ctx, sign, num, exp, den, rand):

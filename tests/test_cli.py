@@ -15,6 +15,7 @@ Expectations come from the specs and from Python's own binary16 packing
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 import shutil
@@ -561,27 +562,78 @@ def test_console_script_smoke():
 def test_suite_passes_out_and_seed_to_write_suite(monkeypatch, tmp_path):
     suite = pytest.importorskip("refnum.vectors.suite")
     calls = []
-    monkeypatch.setattr(suite, "write_suite", lambda outdir, *, seed=1, **kw: calls.append((outdir, seed)))
-    assert cli("suite", "--out", tmp_path / "corpus", "--seed", "7") == (0, "", "")
-    assert cli("suite") == (0, "", "")
-    assert calls == [(str(tmp_path / "corpus"), 7), ("vectors", 1)]
+
+    def record(outdir, entries, *, seed=1, **kw):
+        calls.append((outdir, seed, len(entries)))
+        return {"total_files": len(entries), "total_cases": 0, "total_bytes": 0}
+    monkeypatch.setattr(suite, "write_suite", record)
+    rc, out, _ = cli("suite", "--out", tmp_path / "corpus", "--seed", "7")
+    assert rc == 0 and out.endswith(f"in {tmp_path / 'corpus'}\n")
+    assert cli("suite")[0] == 0
+    n = len(__import__("refnum.vectors.plan", fromlist=["x"]).load_suite("corpus")[2])
+    assert calls == [(str(tmp_path / "corpus"), 7, n), ("vectors", 1, n)]
 
 
 def test_suite_write_error_is_one_line(monkeypatch):
     suite = pytest.importorskip("refnum.vectors.suite")
 
-    def refuse(outdir, *, seed=1, **kw):
+    def refuse(outdir, entries, *, seed=1, **kw):
         raise PermissionError(13, "Permission denied", outdir)
 
     monkeypatch.setattr(suite, "write_suite", refuse)
     assert_input_error(*cli("suite", "--out", "/read-only/corpus"), "cannot access '/read-only/corpus'")
 
 
+def test_gen_suite_folder_manifest_check_and_verify(tmp_path):
+    suite_file = tmp_path / "s.toml"
+    suite_file.write_text('[[files]]\nfunction = ["e2m1_add", "e2m1_to_f32"]\nrounding = ["rne", "rtz"]\n')
+    rc, out, err = cli("gen", "--suite", suite_file, "--out", tmp_path / "v", "--jobs", "2")
+    # e2m1_add: 2 x 256 lines of 9 bytes; e2m1_to_f32: 2 x 16 lines of 14 bytes
+    assert (rc, out, err) == (0, f"4 files, 544 cases, 5,056 bytes in {tmp_path / 'v'}\n", "")
+    assert cli("manifest", "check", tmp_path / "v") == (0, "4 files checked, 0 problems\n", "")
+    assert cli("verify", "e2m1_add", "--rounding", "rtz", tmp_path / "v/e2m1_add/rtz.tv")[:2] == (
+        0, "256 passed, 0 failed\n")
+    victim = tmp_path / "v/e2m1_add/rtz.tv"
+    victim.write_text(victim.read_text().replace("0 0 0 00", "0 0 1 00", 1))
+    rc, out, err = cli("manifest", "check", tmp_path / "v")
+    assert rc == 3 and out.splitlines() == ["e2m1_add/rtz.tv: SHA-256 mismatch (changed since it was written)",
+                                            "4 files checked, 1 problems"]
+    rc, out, _ = cli("verify", "e2m1_add", "--rounding", "rtz", victim, "--summary-json", tmp_path / "sum.json")
+    assert rc == 1 and out.splitlines()[-1] == "255 passed, 1 failed"
+    summary = json.loads((tmp_path / "sum.json").read_text())
+    assert (summary["passed"], summary["failed"], summary["format"]) == (255, 1, "tv")
+    assert summary["mismatches_shown"] == ["line 1: 0 0  => 1 .....  expected 0 ....."]
+
+
+def test_gen_shards_concatenate_and_formats_round_trip(tmp_path):
+    whole = cli("gen", "e3m2_mul")[1]
+    parts = [cli("gen", "e3m2_mul", "--shard", f"{i}/3")[1] for i in range(3)]
+    assert "".join(parts) == whole and len(whole.splitlines()) == 64 * 64
+    for kind in ("memh", "jsonl", "npz"):
+        target = tmp_path / f"m.{kind}"
+        assert cli("gen", "e3m2_mul", "--format", kind, "-o", target)[0] == 0
+        assert cli("verify", "e3m2_mul", target) == (0, "4096 passed, 0 failed\n", "")
+    assert_input_error(*cli("gen", "e3m2_mul", "--format", "npz"), "binary archive")
+    assert_input_error(*cli("gen", "e3m2_mul", "--shard", "3/3"), "need 0 <= I < N")
+    assert_input_error(*cli("gen", "--suite", "corpus"), "add --out DIR")
+    assert_input_error(*cli("gen", "--suite", "nope", "--out", tmp_path), "unknown suite 'nope'")
+    assert_input_error(*cli("gen"), "a FUNCTION is required")
+    assert_input_error(*cli("manifest", "check", tmp_path / "missing"), "missing")
+
+
+def test_verify_nan_check_lenient_accepts_any_nan():
+    line = "7C01 3C00 7FFF 10\n"                               # sNaN + 1: refnum's canonical NaN is 7E00
+    assert cli("verify", "f16_add", "--profile", "riscv", "-", stdin=line)[0] == 1
+    assert cli("verify", "f16_add", "--profile", "riscv", "--nan-check", "lenient", "-", stdin=line)[:2] == (
+        0, "1 passed, 0 failed\n")
+    wrong_flags = "7C01 3C00 7FFF 00\n"
+    assert cli("verify", "f16_add", "--profile", "riscv", "--nan-check", "lenient", "-", stdin=wrong_flags)[0] == 1
+
+
 @pytest.mark.slow
 def test_suite_writes_a_corpus(tmp_path):
-    pytest.importorskip("refnum.vectors.suite")
-    assert cli("suite", "--out", tmp_path)[0] == 0
-    assert (tmp_path / "MANIFEST.json").exists()
+    assert cli("suite", "--out", tmp_path, "--jobs", "2")[0] == 0
+    assert (tmp_path / "manifest.json").exists() and (tmp_path / "SHA256SUMS").exists()
 
 
 def test_closed_pipe_is_not_an_error():

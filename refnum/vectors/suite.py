@@ -1,186 +1,257 @@
-"""The published conformance corpus: curated conversion vectors with a manifest.
+"""Writing suites: files of vectors, manifests, shards, worker processes, resumption.
 
-:func:`write_suite` writes one file per (conversion function, rounding mode,
-saturation policy where it matters) in TestFloat's line format
-(:mod:`refnum.vectors.lines`), a ``MANIFEST.json`` that states everything a file
-depends on (formats, every context knob, seed, line count, SHA-256) and a
-``README.md`` on how to consume it.
+:func:`write_suite` writes every :class:`~refnum.vectors.plan.Entry` of a suite into a
+folder, one file each, in one output kind (:mod:`refnum.vectors.outputs`), then
+``manifest.json`` (every semantic parameter of every file, its case count, byte
+count and SHA-256) and ``SHA256SUMS`` (``sha256sum -c`` format).
 
-Sources of at most 16 bits are exhaustive; wider ones use level-1 cases of
-:func:`refnum.vectors.cases.operands` with the given seed, the same operand list
-for every mode of one source (as TestFloat does).  Output is byte-deterministic:
-the same refnum version and seed give identical bytes.  Each file is written to
-a temporary name and renamed into place, the manifest last.
+Determinism.  A file's bytes depend only on its entry, the seed and the refnum
+version: cases come from the canonical enumeration (:func:`refnum.vectors.plan.
+enumerate_cases`), chunks of :data:`CHUNK` cases are computed in order, or by
+``jobs`` worker processes and reassembled in order.
 
-The curated list is :func:`curated`; its size is bounded (about 16 MB) because
-a 16-bit source costs 65,536 lines per file: exhaustive 16-bit files are kept
-for the most used ML targets in ``rne``, everything else comes from f32/f64.
+Shards.  ``shard=(i, n)`` writes, for every file, the cases of index
+``floor(i * len / n)`` up to ``floor((i + 1) * len / n)`` to ``<path>.part-<i>-of-<n>``
+and the shard's own ``manifest.part-<i>-of-<n>.json``; for the text kinds the parts of
+a file, concatenated in order, are the file (:func:`join_shards` does that and checks
+every hash).  Each shard runs anywhere (a Slurm array task, a Dask or Ray task).
+
+Faults.  Every file is written to a temporary name in its folder and renamed, so an
+interrupted run leaves complete files only.  A journal (``.refnum-journal.json``)
+records each finished file; running again skips every file whose record matches the
+entry and whose bytes still hash to the recorded SHA-256 (``force`` rewrites all).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import concurrent.futures
+import functools
 import hashlib
+import itertools
 import json
 import os
+import sys
 import tempfile
-from dataclasses import dataclass
 
 from .. import __version__
-from ..catalog import short_name
-from ..context import Context
-from ..convert import as_format, convert
-from .cases import EXHAUSTIVE_BITS, operands, operands_with_random
-from .lines import Layout
+from ..errors import RefnumError
+from . import outputs
+from .plan import enumerate_cases
 
-MODES = ("rne", "rna", "rtz", "rup", "rdn", "rto")
-STOCHASTIC = ("sr-a", "sr-b", "sr-c")
-SR_BITS = 8
-LEVEL = 1
-MANIFEST = "MANIFEST.json"
+CHUNK = 1 << 16
+MANIFEST = "manifest.json"
+SUMS = "SHA256SUMS"
+JOURNAL = ".refnum-journal.json"
 README = "README.md"
-SUFFIX = ".tv"
-
-# Every format of at most 8 bits in the catalogue, and the P3109 K=8 family.
-OCP_AND_ML_8BIT = ("e4m3", "e5m2", "e4m3fnuz", "e5m2fnuz", "e4m3b11fnuz", "float8_e4m3", "float8_e3m4",
-                   "e2m3", "e3m2", "e2m1", "e8m0", "ue4m3")
-P3109_EXTENDED = tuple(f"p3109_k8p{p}se" for p in range(1, 8)) + tuple(f"p3109_k8p{p}ue" for p in range(1, 9))
-P3109_FINITE = tuple(f"p3109_k8p{p}sf" for p in range(1, 8)) + tuple(f"p3109_k8p{p}uf" for p in range(1, 9))
-NARROW = OCP_AND_ML_8BIT + P3109_EXTENDED + P3109_FINITE
-
-# Overflow policies published besides each target's catalog default.
-SATURATION_VARIANTS = {
-    "e4m3": ("none",), "e5m2": ("none",),                       # OFP8 non-SAT
-    "e4m3fnuz": ("none",), "e5m2fnuz": ("none",),               # overflow -> NaN (ml_dtypes)
-    "p3109_k8p3se": ("satnone", "propagate"), "p3109_k8p4se": ("satnone", "propagate"),
-}
-EXHAUSTIVE_16BIT = {"f16": ("e4m3", "e5m2", "e2m3", "e3m2", "e2m1", "e8m0"), "bf16": ("e4m3", "e5m2")}
-STOCHASTIC_TARGETS = ("e4m3", "e5m2", "e2m1", "bf16")
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One published file: a conversion under one context."""
-
-    source: str
-    target: str
-    rounding: str = "rne"
-    saturation: str | None = None       # None: the target's catalog default
-    profile: str = "default"
-    sr_bits: int = 0
-
-    @property
-    def function(self):
-        return f"{short_name(as_format(self.source))}_to_{short_name(as_format(self.target))}"
-
-    @property
-    def path(self):
-        name = self.rounding + (f"_n{self.sr_bits}" if self.sr_bits else "")
-        if self.saturation is not None:
-            name += f"_saturate-{self.saturation}"
-        return f"{self.function}/{name}{SUFFIX}"
-
-    def context(self):
-        return Context.profile(self.profile, rounding=self.rounding, saturation=self.saturation,
-                               sr_bits=self.sr_bits)
+def part_suffix(shard):
+    i, n = shard
+    return "" if n == 1 else f".part-{i:05d}-of-{n:05d}"
 
 
-def curated():
-    """The corpus, in manifest order."""
-    entries = []
-
-    def add(source, target, modes=MODES, saturations=(None,), profile="default"):
-        entries.extend(Entry(source, target, mode, sat, profile) for sat in saturations for mode in modes)
-
-    for target in NARROW:                                   # exact decodes: mode-independent
-        add(target, "f32", modes=("rne",))
-    for target in OCP_AND_ML_8BIT + P3109_EXTENDED:
-        add("f32", target, saturations=(None,) + SATURATION_VARIANTS.get(target, ()))
-    for target in P3109_FINITE:
-        add("f32", target, modes=("rne",))
-    for target in OCP_AND_ML_8BIT:
-        add("f64", target)
-    for source, targets in EXHAUSTIVE_16BIT.items():
-        for target in targets:
-            add(source, target, modes=("rne",))
-    for source, target in (("f32", "bf16"), ("f32", "f16"), ("f64", "f16"), ("i32", "f16")):
-        add(source, target, profile="riscv")
-    add("f16", "i32", modes=("rne", "rtz"), profile="riscv")
-    for target in STOCHASTIC_TARGETS:
-        entries.extend(Entry("f32", target, mode, None, "default", SR_BITS) for mode in STOCHASTIC)
-    return entries
+def shard_range(length, shard):
+    """The fixed index range ``[lo, hi)`` of shard ``i`` of ``n`` over ``length`` cases."""
+    i, n = shard
+    return length * i // n, length * (i + 1) // n
 
 
-# -- writing ------------------------------------------------------------------------
-
-def vector_lines(entry, seed=1):
-    """The lines of one entry's file (each ends in a newline)."""
-    src, dst, ctx = as_format(entry.source), as_format(entry.target), entry.context()
-    layout = Layout([src], dst, entry.sr_bits)
-    if entry.sr_bits:
-        cases = operands_with_random(src, entry.sr_bits, level=LEVEL, seed=seed)
-        return [layout.format_line((a, r), *convert(a, src, dst, ctx, r)) for a, r in cases]
-    return [layout.format_line((a,), *convert(a, src, dst, ctx)) for a in operands(src, level=LEVEL, seed=seed)]
+def check_shard(shard):
+    i, n = shard
+    if not (isinstance(i, int) and isinstance(n, int) and n >= 1 and 0 <= i < n):
+        raise RefnumError(f"bad shard {i}/{n}: need 0 <= i < N")
+    return i, n
 
 
-def describe(entry, ctx, data, lines):
-    src, dst = as_format(entry.source), as_format(entry.target)
-    return {
-        "path": entry.path,
-        "function": entry.function,
-        "source": src.name,
-        "destination": dst.name,
-        "rounding": entry.rounding,
-        "saturation": ctx.saturation_for(dst) if dst.kind == "float" else None,
-        "saturation_is_catalog_default": entry.saturation is None,
-        "profile": entry.profile,
-        "context": dataclasses.asdict(ctx),
-        "sr_bits": entry.sr_bits,
-        "operand_columns": ["a", "R"] if entry.sr_bits else ["a"],
-        "cases": "exhaustive" if src.k <= EXHAUSTIVE_BITS else f"level {LEVEL}",
-        "lines": lines,
-        "bytes": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-    }
+# -- computing ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=16)
+def _evaluator(entry):
+    return entry.parsed().evaluator(entry.context())
 
 
-def write_suite(outdir, *, seed=1, entries=None):
-    """Write the corpus (``entries``, default :func:`curated`) into ``outdir``; return the manifest.
+def rows(entry, seed, lo, hi, intermediate=False):
+    """The :class:`~refnum.vectors.outputs.Row` of cases ``lo <= index < hi``."""
+    evaluate, stochastic = _evaluator(entry), bool(entry.sr_bits)
+    out = []
+    for index, case in enumerate(enumerate_cases(entry, seed)[lo:hi], lo):
+        code, flags = evaluate(*case) if stochastic else evaluate(*case, 0)
+        exact, grs = _intermediate(entry, case) if intermediate else (None, None)
+        out.append(outputs.Row(index, tuple(case), code, flags, exact, grs))
+    return out
 
-    Files a previous manifest in ``outdir`` listed and this one does not are removed.
-    """
-    entries = curated() if entries is None else list(entries)
+
+def _intermediate(entry, case):
+    """The exact value before rounding and its guard/round/sticky bits (None for specials)."""
+    from ..arith import unrounded
+    from ..convert import decode
+    from ..rounding import guard_round_sticky
+
+    f, ctx = entry.parsed(), entry.context()
+    operands, rand = (case[:-1], case[-1]) if entry.sr_bits else (case, 0)
+    if f.operation == "convert":
+        value = decode(operands[0], f.sources[0], ctx)
+    else:
+        result = unrounded(f.operation, operands, f.sources, ctx, out=f.result, rand=rand)
+        if result is None:
+            return None, None
+        value = result[0]
+    grs = guard_round_sticky(value, f.result)
+    return (value if value.kind == "finite" else None), grs
+
+
+def chunk_bytes(task):
+    """Bytes of one chunk: ``task = (entry, seed, kind, intermediate, lo, hi, first)``; ``first``
+    (the chunk that starts at case 0) carries the file's header, so the chunks of any
+    shards concatenate to the whole file."""
+    entry, seed, kind, intermediate, lo, hi, first = task
+    ctx = entry.context()
+    comments = (f"function {entry.name}: rounding {ctx.rounding}, overflow policy "
+                f"{ctx.saturation_for(entry.parsed().result)}, tininess {ctx.tininess}, profile {ctx.name},"
+                f" seed {seed}",) if first and kind == "memh" else ()
+    return outputs.encode(kind, entry.layout(), rows(entry, seed, lo, hi, intermediate),
+                          first=first, intermediate=intermediate, comments=comments)
+
+
+def _tasks(entry, seed, kind, intermediate, lo, hi):
+    if kind == "npz":                                 # an archive is one piece
+        return [(entry, seed, kind, intermediate, lo, hi, True)]
+    starts = range(lo, hi, CHUNK) if hi > lo else [lo]
+    return [(entry, seed, kind, intermediate, s, min(s + CHUNK, hi), s == 0) for s in starts]
+
+
+# -- writing -------------------------------------------------------------------------------
+
+def write_suite(outdir, entries, *, seed=1, kind="tv", intermediate=False, shard=(0, 1), jobs=1,
+                force=False, progress=None, description="", command=None):
+    """Write ``entries`` into ``outdir``; return the manifest (a dict)."""
+    outdir = os.fspath(outdir)
+    if kind not in outputs.KINDS:
+        raise RefnumError(f"unknown output format '{kind}'; choose from {', '.join(outputs.KINDS)}")
+    shard = check_shard(shard)
+    paths = [e.path(outputs.EXTENSIONS[kind]) + part_suffix(shard) for e in entries]
+    duplicates = {p for p in paths if paths.count(p) > 1}
+    if duplicates:
+        raise RefnumError(f"two suite entries write the same file: {sorted(duplicates)[0]}")
     os.makedirs(outdir, exist_ok=True)
-    old = _listed_paths(outdir)
+    manifest_name = MANIFEST.replace(".json", part_suffix(shard) + ".json")
+    journal = {} if force else _journal(outdir, manifest_name)
+    plans = []                              # (path, spec, reusable record or the file's tasks)
+    for entry, path in zip(entries, paths):
+        total = len(enumerate_cases(entry, seed))
+        lo, hi = shard_range(total, shard)
+        spec = dict(entry.describe(), path=path, kind=kind, intermediate=intermediate, seed=seed,
+                    shard={"index": shard[0], "of": shard[1], "cases": [lo, hi], "file_cases": total},
+                    refnum_version=__version__)
+        record = _reusable(outdir, journal.get(path), spec)
+        plans.append((path, spec, record if record else _tasks(entry, seed, kind, intermediate, lo, hi)))
+    tasks = [t for _, _, work in plans if isinstance(work, list) for t in work]
+    pool = concurrent.futures.ProcessPoolExecutor(jobs) if jobs > 1 and len(tasks) > 1 else None
     records = []
-    for entry in entries:
-        lines = vector_lines(entry, seed)
-        data = "".join(lines).encode("ascii")
-        _write_atomic(os.path.join(outdir, entry.path), data)
-        records.append(describe(entry, entry.context(), data, len(lines)))
+    try:                                    # every file's chunks, computed in any order, used in order
+        pieces = pool.map(chunk_bytes, tasks) if pool else map(chunk_bytes, tasks)
+        for number, (path, spec, work) in enumerate(plans, 1):
+            if isinstance(work, list):
+                digest, size = _write_pieces(os.path.join(outdir, path), itertools.islice(pieces, len(work)))
+                work = dict(spec, cases=spec["shard"]["cases"][1] - spec["shard"]["cases"][0], bytes=size,
+                            sha256=digest)
+                journal[path] = work
+                _write_atomic(os.path.join(outdir, JOURNAL), _json_bytes({"manifest": manifest_name,
+                                                                          "files": journal}))
+            records.append(work)
+            if progress:
+                progress(f"{number}/{len(plans)} files, {path}: {work['cases']:,} cases")
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
     manifest = {
         "refnum_version": __version__,
+        "description": description,
+        "generator": command or "refnum.vectors.suite.write_suite",
         "seed": seed,
-        "generator": f"refnum.vectors.suite.write_suite(outdir, seed={seed})",
-        "line_format": "operands result flags: upper-case fixed-width hex, single spaces, 2-digit flags"
-                       " (TestFloat 3e); stochastic files have the operand columns 'a R'",
+        "kind": kind,
+        "intermediate": intermediate,
+        "shard": {"index": shard[0], "of": shard[1]},
         "flags": {"0x01": "inexact", "0x02": "underflow", "0x04": "overflow", "0x08": "divide-by-zero",
                   "0x10": "invalid"},
         "files": records,
         "total_files": len(records),
-        "total_lines": sum(r["lines"] for r in records),
+        "total_cases": sum(r["cases"] for r in records),
         "total_bytes": sum(r["bytes"] for r in records),
     }
-    _write_atomic(os.path.join(outdir, README), _readme(manifest).encode("utf-8"))
-    _write_atomic(os.path.join(outdir, MANIFEST), (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
-    for stale in old - {r["path"] for r in records}:
+    old = _listed_paths(outdir, manifest_name)
+    if shard[1] == 1:
+        _write_atomic(os.path.join(outdir, README), readme(manifest).encode("utf-8"))
+    _write_atomic(os.path.join(outdir, manifest_name), _json_bytes(manifest))
+    _write_atomic(os.path.join(outdir, SUMS + part_suffix(shard)), sums_text(records).encode())
+    for stale in old - set(paths):
         _remove(outdir, stale)
+    if os.path.exists(os.path.join(outdir, JOURNAL)):
+        os.remove(os.path.join(outdir, JOURNAL))
     return manifest
 
 
-def _listed_paths(outdir):
+def sums_text(records):
+    return "".join(f"{r['sha256']}  {r['path']}\n" for r in records)
+
+
+def _reusable(outdir, record, spec):
+    """The journal's record when it describes the same file and the bytes still match."""
+    if not record or any(record.get(k) != v for k, v in spec.items()):
+        return None
+    full = os.path.join(outdir, spec["path"])
+    if not os.path.isfile(full) or file_sha256(full) != record.get("sha256"):
+        return None
+    return record
+
+
+def _journal(outdir, manifest_name):
+    """Records of finished files: an interrupted run's journal, else the previous manifest."""
+    for name in (JOURNAL, manifest_name):
+        try:
+            with open(os.path.join(outdir, name), encoding="utf-8") as f:
+                doc = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if name == JOURNAL and doc.get("manifest") == manifest_name:
+            return dict(doc.get("files", {}))
+        if name == manifest_name:
+            return {r["path"]: r for r in doc.get("files", []) if isinstance(r, dict) and "path" in r}
+    return {}
+
+
+def _write_pieces(path, pieces):
+    """Stream byte pieces to a temporary file, then rename it to ``path``; (sha256, size)."""
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    digest, size = hashlib.sha256(), 0
     try:
-        with open(os.path.join(outdir, MANIFEST), encoding="utf-8") as f:
+        with os.fdopen(fd, "wb") as f:
+            for piece in pieces:
+                f.write(piece)
+                digest.update(piece)
+                size += len(piece)
+        os.chmod(tmp, 0o644)                # mkstemp makes 0600; a published file is world-readable
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return digest.hexdigest(), size
+
+
+def _write_atomic(path, data):
+    _write_pieces(path, [data])
+
+
+def _json_bytes(doc):
+    return (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _listed_paths(outdir, manifest_name):
+    try:
+        with open(os.path.join(outdir, manifest_name), encoding="utf-8") as f:
             return {r["path"] for r in json.load(f).get("files", [])}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return set()
@@ -188,115 +259,189 @@ def _listed_paths(outdir):
 
 def _remove(outdir, path):
     full = os.path.join(outdir, path)
-    if path.endswith(SUFFIX) and os.path.isfile(full):
+    if os.path.isfile(full):
         os.remove(full)
         folder = os.path.dirname(full)
-        if not os.listdir(folder):
+        if os.path.abspath(folder) != os.path.abspath(outdir) and not os.listdir(folder):
             os.rmdir(folder)
 
 
-def _write_atomic(path, data):
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stderr_progress(message):
+    print(f"refnum: {message}", file=sys.stderr, flush=True)
+
+
+# -- checking and joining -------------------------------------------------------------------
+
+def check_manifest(outdir):
+    """``(checked, problems)``: every file of ``outdir``'s manifest(s) re-hashed; each problem
+    is one line (missing file, size or SHA-256 mismatch, SHA256SUMS disagreeing)."""
+    outdir = os.fspath(outdir)
+    names = sorted(n for n in _listdir(outdir) if n == MANIFEST or (n.startswith("manifest.part-")
+                                                                     and n.endswith(".json")))
+    if not names:
+        raise RefnumError(f"{outdir}: no manifest.json (not a refnum vector folder?)")
+    checked, problems = 0, []
+    for name in names:
+        try:
+            with open(os.path.join(outdir, name), encoding="utf-8") as f:
+                records = json.load(f)["files"]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            problems.append(f"{name}: unreadable ({err})")
+            continue
+        sums = os.path.join(outdir, SUMS + name[len("manifest"):-len(".json")])
+        try:
+            with open(sums, encoding="utf-8") as f:
+                if f.read() != sums_text(records):
+                    problems.append(f"{os.path.basename(sums)} does not match {name}")
+        except OSError:
+            problems.append(f"{os.path.basename(sums)} is missing")
+        for r in records:
+            checked += 1
+            full = os.path.join(outdir, r["path"])
+            if not os.path.isfile(full):
+                problems.append(f"{r['path']}: missing")
+            elif os.path.getsize(full) != r["bytes"] or file_sha256(full) != r["sha256"]:
+                problems.append(f"{r['path']}: SHA-256 mismatch (changed since it was written)")
+    return checked, problems
+
+
+def join_shards(outdir):
+    """Concatenate the parts of every file (text kinds), checking every part's hash against its
+    shard manifest; write the joined ``manifest.json`` and ``SHA256SUMS``; remove the parts."""
+    outdir = os.fspath(outdir)
+    names = sorted(n for n in _listdir(outdir) if n.startswith("manifest.part-") and n.endswith(".json"))
+    if not names:
+        raise RefnumError(f"{outdir}: no shard manifests (manifest.part-*-of-*.json) to join")
+    shards = []
+    for name in names:
+        with open(os.path.join(outdir, name), encoding="utf-8") as f:
+            shards.append(json.load(f))
+    n = shards[0]["shard"]["of"]
+    if sorted(s["shard"]["index"] for s in shards) != list(range(n)) or any(s["shard"]["of"] != n for s in shards):
+        have = ", ".join(str(s["shard"]["index"]) for s in shards)
+        raise RefnumError(f"{outdir}: shards of {n} needed, found {have}")
+    if shards[0]["kind"] == "npz":
+        raise RefnumError("npz shards are separate archives; load each and concatenate the arrays")
+    checked, problems = check_manifest(outdir)
+    if problems:
+        raise RefnumError(f"{outdir}: {problems[0]}")
+    joined = []
+    for position, first in enumerate(shards[0]["files"]):
+        parts = [s["files"][position] for s in shards]
+        path = first["path"][:-len(part_suffix((0, n)))]
+        pieces = (_read(os.path.join(outdir, p["path"])) for p in parts)
+        digest, size = _write_pieces(os.path.join(outdir, path), pieces)
+        record = dict(first, path=path, cases=sum(p["cases"] for p in parts), bytes=size, sha256=digest,
+                      shard={"index": 0, "of": 1, "cases": [0, first["shard"]["file_cases"]],
+                             "file_cases": first["shard"]["file_cases"]})
+        joined.append(record)
+    manifest = dict(shards[0], shard={"index": 0, "of": 1}, files=joined, total_files=len(joined),
+                    total_cases=sum(r["cases"] for r in joined), total_bytes=sum(r["bytes"] for r in joined))
+    _write_atomic(os.path.join(outdir, README), readme(manifest).encode("utf-8"))
+    _write_atomic(os.path.join(outdir, MANIFEST), _json_bytes(manifest))
+    _write_atomic(os.path.join(outdir, SUMS), sums_text(joined).encode())
+    for s, name in zip(shards, names):
+        for r in s["files"]:
+            os.remove(os.path.join(outdir, r["path"]))
+        os.remove(os.path.join(outdir, name))
+        os.remove(os.path.join(outdir, SUMS + name[len("manifest"):-len(".json")]))
+    return manifest
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _listdir(outdir):
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)                # mkstemp makes 0600; a published file is world-readable
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        return os.listdir(outdir)
+    except OSError as err:
+        raise RefnumError(f"{outdir}: {err.strerror}") from None
 
 
-# -- README ---------------------------------------------------------------------------
+# -- README of a vector folder ------------------------------------------------------------------
 
-def _readme(manifest):
-    files = manifest["files"]
-    functions = {}
-    for r in files:
-        functions.setdefault(r["function"], []).append(r)
+def readme(manifest):
+    """The README.md of a folder written by :func:`write_suite` (generated, byte-deterministic)."""
+    groups = {}
+    for r in manifest["files"]:
+        groups.setdefault(r["function"], []).append(r)
     rows = []
-    for name, rs in functions.items():
-        modes = ", ".join(dict.fromkeys(
+    for name, rs in groups.items():
+        variants = ", ".join(dict.fromkeys(
             r["rounding"] + (f" ({r['saturation']})" if not r["saturation_is_catalog_default"] else "")
-            for r in rs))
-        rows.append(f"| `{name}` | {rs[0]['cases']} | {rs[0]['lines']:,} | {modes} |")
+            + (f" [{r['profile']}]" if r["profile"] != "default" else "") for r in rs))
+        generator = rs[0]["case_generator"] + (f" {rs[0]['count']}" if rs[0]["count"] else "")
+        rows.append(f"| `{name}` | {generator} | {rs[0]['cases']:,} | {variants} |")
     tenths_of_mb = (manifest["total_bytes"] + 50_000) // 100_000      # integer arithmetic: no floats here
-    return _README_TEMPLATE.format(
-        version=manifest["refnum_version"], seed=manifest["seed"], nfiles=manifest["total_files"],
-        nlines=manifest["total_lines"], mb=f"{tenths_of_mb // 10}.{tenths_of_mb % 10}",
-        table="\n".join(rows), sr_bits=SR_BITS)
+    return _README.format(
+        description=manifest["description"] or "refnum test vectors", generator=manifest["generator"],
+        version=manifest["refnum_version"], seed=manifest["seed"], kind=manifest["kind"],
+        nfiles=manifest["total_files"], ncases=manifest["total_cases"],
+        mb=f"{tenths_of_mb // 10}.{tenths_of_mb % 10}", table="\n".join(rows))
 
 
-_README_TEMPLATE = """\
-# refnum conformance vectors
+_README = """\
+# {description}
 
-Generated by refnum {version} with seed {seed}: {nfiles} files, {nlines:,} vector lines, {mb} MB.
-Do not edit by hand: regenerate with `refnum suite --out vectors --seed {seed}` or
+Generated by refnum {version}: {nfiles} files, {ncases:,} cases, {mb} MB, output format `{kind}`.
+Do not edit by hand; regenerate with
 
-    python -c 'from refnum.vectors.suite import write_suite; write_suite("vectors")'
+    {generator}
 
-The same refnum version and seed give byte-identical files; `MANIFEST.json` holds the SHA-256 of each.
+(add `--out DIR`; `--jobs N` and `--shard I/N` give the same bytes).  The same refnum version,
+suite and seed give byte-identical files on any machine.  `manifest.json` records, for every
+file, every semantic parameter (operand and result format definitions, rounding, overflow
+policy, tininess, profile, NaN policy, the full context, stochastic random-bit layout, case
+generator, seed, case count) and its SHA-256; `SHA256SUMS` has the same hashes for
+`sha256sum -c`; `refnum manifest check DIR` re-hashes everything and exits 3 on any mismatch.
 
 ## Layout
 
-One folder per conversion function, named as TestFloat names functions (`<source>_to_<destination>`,
-with TestFloat's short names `f16 f32 f64 bf16 i32` and refnum's catalogue names otherwise), one file
-per rounding mode:
+One folder per function, named as TestFloat names functions (`<source>_to_<destination>` for
+conversions, `<format>_<operation>` for arithmetic, with TestFloat's short names `f16 f32 f64 bf16
+i32` and refnum's catalogue names otherwise; `_to_<result>` when an operation's result has another
+format), one file per variant:
 
-    f32_to_e4m3/rne.tv                   catalog-default overflow policy of the destination
-    f32_to_e4m3/rne_saturate-none.tv     the same with another policy (--saturate none)
-    f32_to_e4m3/sr-a_n{sr_bits}.tv              stochastic rounding A with N = {sr_bits} random bits
+    <function>/<rounding>[_n<N>][_saturate-<policy>][_<profile>][_<knob>-<value>][_operands-<formats>][_<cases>]<ext>
 
-`MANIFEST.json` lists every file with its function, source and destination formats, rounding mode,
-effective saturation policy, profile and the full context (every knob), the random-bit count, how the
-operands were chosen, its line count, byte count and SHA-256, plus the refnum version and seed.
+`_n<N>`: stochastic rounding with N random bits; `_saturate-<policy>`: an overflow policy other
+than the result format's catalogue default; `_<profile>`: a refnum profile other than `default`
+(e.g. `_riscv`, TestFloat's RISCV specialization).
 
-## Line format
+## Line format (`tv`)
 
-Exactly TestFloat 3e's `testfloat_gen` output: one case per line,
+TestFloat 3e's `testfloat_gen` output: one case per line, `<operands> <result> <flags>`, upper-case
+zero-padded fixed-width hex without `0x` (a format's bits rounded up to whole hex digits), single
+spaces, `\\n` line ends.  `<flags>` is two hex digits in TestFloat / RISC-V `fflags` order: 01
+inexact, 02 underflow, 04 overflow, 08 divide-by-zero, 10 invalid.  Comparisons give a one-digit
+result, 0 or 1.  Stochastic files have one more operand column, the random integer R
+(0 <= R < 2**N), the last one.  Other formats (`memh`, `jsonl`, `npz`) are described in refnum's
+spec/vectors-formats.md.
 
-    <operand> <result> <flags>
+## Consuming
 
-in upper-case, zero-padded, fixed-width hex without `0x` (width = the format's bits rounded up to whole
-hex digits: f64 16, f32 8, f16/bf16 4, i32 8, 8-bit formats 2, FP6 and FP4 1 or 2 digits as their code
-needs), single spaces, `\\n` line ends. `<flags>` is two hex digits in TestFloat / RISC-V `fflags`
-order: 01 inexact, 02 underflow, 04 overflow, 08 divide-by-zero, 10 invalid. Tininess is detected
-after rounding. Stochastic files have one more operand column, the random integer R
-(0 <= R < 2**N): `<operand> <R> <result> <flags>`; the rounding adds R to the discarded fraction
-scaled to N bits as the P3109 interim report v4.0 §4.7.4 defines for variants A, B and C.
-
-The IEEE files (`f32_to_f16`, `f64_to_f16`, `f32_to_bf16`, `i32_to_f16`, `f16_to_i32`) use the
-`riscv` profile.  All but `f32_to_bf16` can be checked by Berkeley TestFloat 3e's own verifier
-(RISCV specialization), e.g. `testfloat_ver -rnear_even -checkAll f32_to_f16 < f32_to_f16/rne.tv`;
-the bf16 functions of TestFloat's development head accept such files without checking them.
-
-## Consuming the vectors
-
-* With refnum: `refnum verify FUNCTION --rounding MODE [--saturate POLICY] [--profile P]
-  [--sr-bits N] FILE` (e.g. `refnum verify f32_to_e4m3 --rounding rne vectors/f32_to_e4m3/rne.tv`)
-  recomputes every line and prints mismatches; the options of each file are in
-  its manifest record (`context`). To check your implementation, replace the result and flags
-  columns with its outputs and verify that file.
-* In a testbench: read a line, drive the operand (and R), compare the result bits and the flags.
-  Every field is plain hex, so SystemVerilog `$readmemh` can load a file into a memory whose word is
-  as wide as the widest field: the fields of case i are words 3i, 3i+1, 3i+2 (4i ... 4i+3 for
-  stochastic files).  `$readmemh` ignores the line structure, so count fields, not lines.
-* Compare flags only if your hardware reports them; refnum never writes its own non-IEEE flag bits
-  (such as "saturated") into these files.
+* With refnum: `refnum verify FUNCTION --rounding MODE [--saturate POLICY] [--profile P] [--sr-bits N]
+  FILE` recomputes every case and prints mismatches; each file's options are in its manifest record
+  (`context`).  To check an implementation, replace the result and flags columns with its outputs
+  and verify that file.
+* With TestFloat: files of IEEE functions under the `riscv` profile are checked by
+  `testfloat_ver -r<mode> FUNCTION < FILE` (RISCV build).
+* In a testbench: drive the operands (and R), compare the result bits, and the flags if the
+  hardware reports them; refnum never writes its own non-IEEE flag bits here.
 
 ## Contents
 
-Sources of at most 16 bits are exhaustive (every code); wider sources use refnum's level-1 cases
-(`refnum.vectors.cases.operands`): TestFloat-style exponent and significand patterns, the narrowing
-boundaries of every <= 16-bit format (largest finite, overflow threshold and neighbours, smallest
-subnormal and normal and their halves, ties above 1) and seeded random cases.  Non-IEEE destinations
-use refnum's `default` profile (canonical NaNs, NaN into a format without NaN -> +max with invalid,
-zero into E8M0 -> 2**-127, P3109 code-parity ties for precision-1 formats).
-
-| function | operands | lines per file | modes (policy) |
+| function | cases | cases per file | variants (rounding, policy, profile) |
 |---|---|---|---|
 {table}
 """
