@@ -82,11 +82,15 @@ MIXED = (
     ("mul", ("ieee_k8p3", "ieee_k8p3"), "bfloat16"),
     ("add", ("bfloat16", "binary32"), "binary32"),
     ("add", ("binary16", "bfloat16"), "tf32"),
+    ("add", ("ieee_k8p3", "ieee_k8p4"), "ieee_k12p5"),
     ("sub", ("binary32", "binary32"), "bfloat16"),
     ("div", ("binary32", "binary32"), "binary16"),
     ("div", ("bfloat16", "bfloat16"), "binary32"),
+    ("div", ("binary16", "binary16"), "binary64"),
     ("sqrt", ("binary32",), "bfloat16"),
     ("sqrt", ("binary64",), "binary32"),
+    ("sqrt", ("bfloat16",), "binary32"),
+    ("sqrt", ("binary16",), "binary64"),
 )
 COUNTS = collections.Counter()
 TIMES = collections.Counter()
