@@ -1,0 +1,89 @@
+"""Throughput of writing vector files (issue 4 §9): cases per second, by output format and jobs.
+
+Workloads:
+
+* the exhaustive E4M3 multiplication table (65,536 pairs, rne), written as one file by
+  ``refnum.vectors.suite.write_suite`` in one process and with ``jobs=2`` (the same
+  bytes: the script checks), reporting the scaling ratio;
+* a binary16 addition file of 200,000 seeded random operand pairs (RISC-V rules),
+  written in each output format: tv, memh, jsonl, npz, and memh/jsonl with
+  intermediate columns (the exact value and guard/round/sticky bits);
+* an estimate of the exhaustive binary16 binary-operation sweep (2**32 cases per
+  operation and mode) from the single-process tv rate.
+
+Run:  python benchmarks/suites.py [--repeat 2]
+Wall-clock seconds (worker processes make CPU time of one process meaningless here),
+best of ``--repeat``; run it on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from refnum.vectors.plan import Entry
+from refnum.vectors.suite import write_suite
+
+
+def best_wall(fn, repeat):
+    best = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        elapsed = time.perf_counter() - t0
+        best = elapsed if best is None else min(best, elapsed)
+    return best
+
+
+def writer(entries, **kw):
+    folder = Path(tempfile.mkdtemp(prefix="refnum-bench-"))
+
+    def run():
+        shutil.rmtree(folder, ignore_errors=True)
+        write_suite(folder, entries, **kw)
+    return run, folder
+
+
+def tree(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=2)
+    args = ap.parse_args(argv)
+
+    table = [Entry("e4m3_mul")]
+    one, folder_one = writer(table, jobs=1)
+    two, folder_two = writer(table, jobs=2)
+    t1, t2 = best_wall(one, args.repeat), best_wall(two, args.repeat)
+    same = tree(folder_one) == tree(folder_two)
+    print("E4M3 multiplication table, 65,536 cases, tv")
+    print(f"  jobs=1 {65536 / t1:12,.0f} cases/s   jobs=2 {65536 / t2:12,.0f} cases/s   scaling {t1 / t2:.2f}x"
+          f"   identical bytes: {same}")
+
+    n = 200_000
+    add = [Entry("f16_add", profile="riscv", cases="random", count=n)]
+    print(f"binary16 add, {n:,} random pairs (RISC-V rules), one process")
+    rates = {}
+    for kind, intermediate in (("tv", False), ("memh", False), ("jsonl", False), ("npz", False),
+                               ("memh", True), ("jsonl", True)):
+        run, folder = writer(add, kind=kind, intermediate=intermediate)
+        seconds = best_wall(run, args.repeat)
+        size = sum(len(b) for p, b in tree(folder).items() if p.suffix == f".{kind}")
+        label = kind + (" +intermediate" if intermediate else "")
+        rates[label] = n / seconds
+        print(f"  {label:20} {n / seconds:12,.0f} cases/s {size / n:8.1f} bytes/case")
+        shutil.rmtree(folder, ignore_errors=True)
+    hours = 2 ** 32 / rates["tv"] / 3600
+    print(f"exhaustive binary16 binary operation (2**32 cases, one mode, tv): about {hours:,.0f} core-hours"
+          f" at {rates['tv']:,.0f} cases/s per core; --shard I/N splits it into N independent tasks")
+    for folder in (folder_one, folder_two):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
