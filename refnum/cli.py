@@ -74,8 +74,8 @@ def main(argv=None):
     try:
         args = _parse(parser, _explain_negatives(argv))
         if args.command is None:
-            raise UsageError("choose a command: formats, info, table, explain, run, gen, verify, suite"
-                             " (try 'refnum --help')")
+            raise UsageError("choose a command: formats, info, table, explain, run, gen, verify, suite,"
+                             " manifest (try 'refnum --help')")
         return args.command(args)
     except SystemExit as done:                       # --help, --version
         return done.code if isinstance(done.code, int) else EXIT_OK

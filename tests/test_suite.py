@@ -175,6 +175,26 @@ def test_an_interrupted_run_leaves_complete_files_only_and_resumes(small_suite, 
     assert tree_bytes(tmp_path) == tree_bytes(out)
 
 
+def test_a_full_disk_is_one_line_and_leaves_no_partial_file(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from refnum.cli import main
+
+    real, calls = suite.chunk_bytes, []
+
+    def disk_full(task):
+        calls.append(task)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(task)
+    monkeypatch.setattr(suite, "chunk_bytes", disk_full)
+    assert main(["gen", "e2m1_add", "--out", str(tmp_path), "--rounding", "rtz"]) == 0     # one chunk
+    assert main(["gen", "f16_to_e4m3", "--out", str(tmp_path / "big")]) == 2
+    err = capsys.readouterr().err
+    assert err == "refnum: cannot access: No space left on device\n"
+    assert not list(tmp_path.rglob(".tmp-*")) and not list((tmp_path / "big").rglob("*.tv"))
+
+
 # -- suites ------------------------------------------------------------------------------------
 
 def test_suite_files_expand_to_every_combination(tmp_path):
