@@ -465,6 +465,24 @@ def test_ocp8_sample_stochastic(name):
     assert not bad, report(bad)
 
 
+@pytest.mark.parametrize("profile,tininess", (("riscv", "after"), ("arm", "before")))
+@pytest.mark.parametrize("name", OCP8 + ("e2m3",))
+def test_profiles_canonical_nan_sample(name, profile, tininess):
+    """Under the riscv and arm profiles (canonical positive NaN, tininess after / before) every
+    operation on a sample, each deterministic mode, the catalogue's overflow policy: NaN
+    results are the oracle's canonical NaN code."""
+    sample, other = sample_pairs(name, 120, 8), sample_pairs(name, 120, 9)
+    bad = []
+    for op in A.OPERATIONS:
+        arity = A.ARITY[op]
+        tuples = (sample if arity == 2 else [(x,) for x, _ in sample] if arity == 1
+                  else [(x, y, z) for (x, y), (z, _) in zip(sample, other)])
+        for mode in DETERMINISTIC if op in A.ROUNDED else ("rne",):
+            ctx = Context.profile(profile, rounding=mode)
+            bad += sweep(op, name, tuples, mode, None, tininess=tininess, ctx=ctx, tag=f"{profile} profile")
+    assert not bad, report(bad)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("policy", POLICIES)
 @pytest.mark.parametrize("mode", ("rne", "rtz"))
