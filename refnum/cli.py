@@ -190,7 +190,8 @@ def _build_parser():
                    help="write only shard I of N (0 <= I < N): a fixed index range of every file")
     p.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N", help="worker processes (--out)")
     p.add_argument("--force", action="store_true", help="rewrite files a previous run already completed")
-    p.add_argument("--progress", action="store_true", help="report each finished file on standard error")
+    p.add_argument("--progress", action="store_true",
+                   help="report each finished file on standard error (always when it is a terminal)")
     p = command("verify", cmd_verify, "check vector lines against refnum; last line 'N passed, M failed'",
                 [_semantics_options()], _LINES_HELP)
     _function_argument(p)
@@ -558,7 +559,8 @@ def _write_folder(args, entries, seed, description):
     manifest = suite.write_suite(args.out, entries, seed=seed, kind=kind, intermediate=intermediate,
                                  shard=getattr(args, "shard", (0, 1)), jobs=args.jobs,
                                  force=getattr(args, "force", False),
-                                 progress=suite.stderr_progress if getattr(args, "progress", False) else None,
+                                 progress=suite.stderr_progress if getattr(args, "progress", False)
+                                 or sys.stderr.isatty() else None,
                                  description=description, command=command)
     print(f"{manifest['total_files']} files, {manifest['total_cases']:,} cases, {manifest['total_bytes']:,} bytes"
           f" in {args.out}")
