@@ -73,8 +73,10 @@ WIDE_LEVEL = (1, 2)             # TestFloat-style level of a wide source's patte
 WIDE_SAMPLE = (512, None)       # of those patterns (None: all)
 BOUNDARY_KEEP = (128, 4096)     # values (and midpoints) of a 16-bit target kept besides its ends
 TUPLES = (150, None)            # operand tuples per arithmetic check (None: the level-1 list)
-GFLOAT_F16_STRIDE = (61, 1)     # every n-th binary16 code into the gfloat formats
-GFLOAT_RANDOM = (100, 2000)     # seeded random binary64 codes per gfloat format
+GFLOAT_F16_STRIDE = (251, 1)    # every n-th binary16 code into the gfloat formats
+GFLOAT_BOUNDARY = (300, None)   # binary64 boundary codes per gfloat format (None: all)
+GFLOAT_RANDOM = (100, 4000)     # seeded random binary64 codes in each gfloat format's range
+GFLOAT_NEGATIVE = (16, 512)     # negative inputs kept for an unsigned format (row GF-3)
 
 
 class BackendMissing(RefnumError):
@@ -262,9 +264,12 @@ def _binary64_sum(a, b):
 
 
 def _gf7(m):
+    """Below E8M0's smallest value 2**-127: gfloat's encoder gives NaN (``encode_float``) or a
+    code outside the format (``encode_ndarray``: the biased exponent goes negative)."""
     v = m.value
+    outside = m.peer == 0xFF or not 0 <= m.peer < m.dst.ncodes
     return (m.dst.name == "e8m0" and v.is_finite and v.sign == 0 and not v.is_zero
-            and v.to_fraction() < Fraction(1, 2 ** 127) and m.peer == 0xFF and m.ours == 0x00)
+            and v.to_fraction() < Fraction(1, 2 ** 127) and outside and m.ours == 0x00)
 
 
 def _quiet_bit(fmt):
@@ -676,7 +681,16 @@ class Backend:
         return loaded
 
     def versions(self, modules):
-        return {name: getattr(mod, "__version__", "?") for name, mod in modules.items()}
+        """The installed version of each module's distribution."""
+        from importlib import metadata
+
+        out = {}
+        for name, mod in modules.items():
+            try:
+                out[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                out[name] = getattr(mod, "__version__", "?")
+        return out
 
     def checks(self, modules, plan):
         raise NotImplementedError
@@ -900,8 +914,11 @@ class Gfloat(Backend):
         f16_codes = sorted(set(range(0, f16.ncodes, plan.size(GFLOAT_F16_STRIDE))) | {0x7C00, 0xFC00, 0x7E00, 0x8000})
         for fmt, fi, profile in self._formats(gf):
             rng = plan.rng("gfloat", fmt.name)
-            f64_codes = boundary_codes(fmt, f64, plan.size(BOUNDARY_KEEP), rng) + [rng.getrandbits(64) for _ in range(plan.size(GFLOAT_RANDOM))]
+            f64_codes = _sample(boundary_codes(fmt, f64, plan.size(BOUNDARY_KEEP), rng), plan.size(GFLOAT_BOUNDARY), rng)
+            f64_codes += random_codes_in_range(fmt, f64, plan.size(GFLOAT_RANDOM), rng)
             for src, codes in ((f16, f16_codes), (f64, sorted(set(f64_codes)))):
+                if not fmt.signed:                      # GF-3: a sample of the negative inputs
+                    codes = _few_negatives(codes, src, plan.size(GFLOAT_NEGATIVE), rng)
                 for mode in GFLOAT_MODES:
                     nbits = GFLOAT_SR_BITS[src.name].get(mode, 0)
                     cases = [(c, rng.getrandbits(nbits)) if nbits else (c,) for c in codes]
@@ -957,6 +974,31 @@ class Gfloat(Backend):
         return ask
 
 
+def _sample(codes, n, rng):
+    return codes if n is None or n >= len(codes) else sorted(rng.sample(codes, n))
+
+
+def _few_negatives(codes, src, n, rng):
+    """The nonnegative codes, -Inf and ``n`` of the negative ones (gfloat does not project
+    negative values into unsigned formats, row GF-3: a sample shows that row at work)."""
+    negative = [c for c in codes if c & src.sign_bit and c != src.sign_bit]
+    kept = set(_sample(negative, n, rng)) | {src.inf_code | src.sign_bit}
+    return [c for c in codes if not c & src.sign_bit or c == src.sign_bit or c in kept]
+
+
+def random_codes_in_range(fmt, src, n, rng):
+    """``n`` seeded codes of the float format ``src`` with magnitudes from three binades below
+    the smallest nonzero value of ``fmt`` to two above its largest, random signs and trailing bits."""
+    vals = [v for v in positive_values(fmt) if v > 0]
+    lo = ilog2(vals[0].numerator, 0, vals[0].denominator) - 3
+    hi = ilog2(vals[-1].numerator, 0, vals[-1].denominator) + 2
+    out = []
+    for _ in range(n):
+        e = rng.randint(lo, hi) + src.bias
+        out.append(rng.getrandbits(1) * src.sign_bit | e << src.m | rng.getrandbits(src.m))
+    return out
+
+
 def _beyond(v, top):
     """Whether saturation can matter for value ``v``: not finite, or beyond the largest magnitude."""
     return not v.is_finite or abs(v.to_fraction()) > top
@@ -995,13 +1037,6 @@ class SoftFloat(Backend):
 
     name = "softfloatpy"
     modules = ("softfloatpy",)
-
-    def versions(self, modules):
-        from importlib import metadata
-        try:
-            return {"softfloatpy": metadata.version("softfloatpy")}
-        except metadata.PackageNotFoundError:
-            return {"softfloatpy": "?"}
 
     def checks(self, modules, plan):
         sf = modules["softfloatpy"]
