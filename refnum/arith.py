@@ -25,9 +25,9 @@ sign is ``ctx.nan_sign``.  Formats without NaN receive ``ctx.nan_missing``.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from fractions import Fraction
+from math import isqrt
 
 from .catalog import lookup
 from .context import DEFAULT, Flag
@@ -90,7 +90,7 @@ def sticky_sqrt(x, grid):
         num, exp = num << 1, exp - 1
     grid = min(grid, exp >> 1)
     y, r = divmod(num << (exp - 2 * grid), den)     # x * 4**-grid = y + r/den
-    t = math.isqrt(y)
+    t = isqrt(y)
     if r == 0 and t * t == y:
         return 0, t, grid, 1
     return 0, 2 * t + 1, grid - 1, 1

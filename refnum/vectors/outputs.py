@@ -38,7 +38,6 @@ import ast
 import io
 import json
 import re
-import struct
 import zipfile
 from operator import itemgetter
 from typing import NamedTuple
@@ -197,10 +196,10 @@ def _encode_npz(layout, rows, first, intermediate, comments):
 
 
 def npy_dtype(bits):
-    """The ``.npy`` type of the smallest unsigned integer holding ``bits`` bits, and its struct code."""
-    for size, code in ((1, "B"), (2, "H"), (4, "I"), (8, "Q")):
+    """The ``.npy`` type of the smallest unsigned integer holding ``bits`` bits, and its size in bytes."""
+    for size in (1, 2, 4, 8):
         if bits <= 8 * size:
-            return ("|u1" if size == 1 else f"<u{size}"), code
+            return ("|u1" if size == 1 else f"<u{size}"), size
     raise RefnumError(f"npz holds codes of at most {NPZ_MAX_BITS} bits, not {bits}")
 
 
@@ -212,11 +211,11 @@ def npy_bytes(values, bits):
     padded with spaces and ended by ``\\n`` so that the data starts at a
     multiple of 64 bytes, then the raw little-endian values.
     """
-    descr, code = npy_dtype(bits)
+    descr, size = npy_dtype(bits)
     header = "{'descr': '%s', 'fortran_order': False, 'shape': (%d,), }" % (descr, len(values))
     header += " " * (-(10 + len(header) + 1) % 64) + "\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("ascii") + \
-        struct.pack(f"<{len(values)}{code}", *values)
+    data = bytes(values) if size == 1 else b"".join(v.to_bytes(size, "little") for v in values)
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode("ascii") + data
 
 
 class _MemhWord:
@@ -496,9 +495,9 @@ def read_npy(raw, member="array"):
         fail("not a .npy array (no \\x93NUMPY magic)")
     major = raw[6]
     if major == 1:
-        size, start = struct.unpack_from("<H", raw, 8)[0], 10
+        size, start = int.from_bytes(raw[8:10], "little"), 10
     elif major in (2, 3) and len(raw) >= 12:
-        size, start = struct.unpack_from("<I", raw, 8)[0], 12
+        size, start = int.from_bytes(raw[8:12], "little"), 12
     else:
         fail(f".npy format version {major}.{raw[7]} is not supported (1.0, 2.0, 3.0 are)")
     if start + size > len(raw) or size > 1 << 20:
@@ -519,8 +518,10 @@ def read_npy(raw, member="array"):
     body = raw[start + size:]
     if len(body) != shape[0] * width:
         fail(f"holds {len(body)} data bytes, expected {shape[0] * width} ({shape[0]} values of {width} bytes)")
-    endian = ">" if m[1] == ">" else "<"
-    return struct.unpack(f"{endian}{shape[0]}{'BHIQ'[width.bit_length() - 1]}", body)
+    order = "big" if m[1] == ">" else "little"
+    if width == 1:
+        return tuple(body)
+    return tuple(int.from_bytes(body[i:i + width], order) for i in range(0, len(body), width))
 
 
 def _shorten(text, limit=40):
