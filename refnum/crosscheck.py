@@ -291,6 +291,20 @@ def _np1(m):
     return m.peer == signalling
 
 
+def _second_nan(*ops):
+    """Operations ``ops`` with two NaN operands return the second operand's NaN (quieted), as if the
+    operands were swapped; refnum's x86 profile (SoftFloat 8086-SSE, SSE ``addss``) returns the
+    first's.  The rule: the peer's code is refnum's result for the swapped operands."""
+    def explains(m):
+        if m.check.op not in ops or len(m.operands) != 2:
+            return False
+        a, b = m.operands
+        if not (_is_nan(m.src, a) and _is_nan(m.src, b)):
+            return False
+        return m.peer == arith.compute(m.check.op, (b, a), m.check.sources, m.check.ctx, out=m.dst)[0]
+    return explains
+
+
 def _torch1(m):
     """torch rounds |x| of a negative value into E8M0; refnum's E8M0 has no negative values: NaN."""
     v = m.value
@@ -343,12 +357,14 @@ KNOWN_DIFFERENCES = (
     Known("GF-6", "gfloat", "binary64 sum in gfloat's rna / sr-a / sr-b decision rounds up to 1", _gf6),
     Known("GF-7", "gfloat", "values below 2**-127 into E8M0: gfloat NaN, refnum 2**-127", _gf7),
     Known("NP-1", "numpy", "float16 casts keep signalling NaNs signalling", _np1),
+    Known("NP-2", "numpy", "float16 add and mul of two NaNs return the second NaN", _second_nan("add", "mul")),
     Known("TORCH-1", "torch", "negative values into E8M0: torch rounds |x|", _torch1),
     Known("TORCH-2", "torch", "NaN into bfloat16: 0xFFFF or 0x7FC0", _torch2),
     Known("TORCH-3", "torch", "E5M2 NaN code S.11111.11", _torch3),
     Known("TORCH-4", "torch", "E4M3 NaN widens to float32 0x7FF00000", _torch4),
     Known("TORCH-5", "torch", "FNUZ and E8M0 NaN widen to float32 0x7F800001", _torch5),
     Known("TORCH-6", "torch", "bfloat16 -> float32 keeps signalling NaNs signalling", _torch6),
+    Known("TORCH-7", "torch", "float16 add and sub of two NaNs return the second NaN", _second_nan("add", "sub")),
 )
 
 
@@ -527,8 +543,11 @@ def write_json_atomic(path, data):
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            json.dump(data, f, indent=1, sort_keys=False)
+            json.dump(data, f, indent=1)
             f.write("\n")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)                    # mkstemp makes it private
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -939,7 +958,7 @@ class Gfloat(Backend):
     def _policies(self, np, gf, fmt, fi, profile, src, mode, nbits, cases, plan):
         top = positive_values(fmt)[-1]
         for i, (policy, sat) in enumerate(GFLOAT_POLICIES[profile]):
-            if i and plan.quick:
+            if i:                                       # gfloat reads ``sat`` only on overflow
                 cases = [c for c in cases if _beyond(decode(c[0], src), top)]
             if not cases:
                 continue
@@ -947,14 +966,16 @@ class Gfloat(Backend):
             variant = f"{mode}{f' N={nbits}' if nbits else ''} sat={sat} ({policy})"
             yield Check(f"{short_name(src)}_to_{fmt.name}", variant, (src,), fmt, ctx, cases,
                         self._peer(np, gf, fi, src, mode, sat, nbits),
-                        ask=self._asker(np, gf, fi, src, mode, sat, nbits),
+                        ask=self._asker(gf, fi, src, mode, sat, nbits),
                         note={"fi": fi, "profile": profile, "sat": sat})
 
-    @staticmethod
-    def _peer(np, gf, fi, src, mode, sat, nbits):
-        """gfloat's codes for cases (code[, R]) of ``src``; RAISES where gfloat refuses a value."""
+    def _peer(self, np, gf, fi, src, mode, sat, nbits):
+        """gfloat's codes for cases (code[, R]) of ``src`` through its array API; where an array
+        call refuses a batch, the batch's cases one by one through the scalar API (RAISES where
+        gfloat refuses the value)."""
         rnd = getattr(gf.RoundMode, GFLOAT_MODES[mode])
         view = {16: np.float16, 64: np.float64}[src.k]
+        one = self._scalar(gf, fi, src, mode, sat, nbits)
 
         def bulk(cases):
             x = np.asarray([c[0] for c in cases], dtype=_uint(np, src.k)).view(view).astype(np.float64)
@@ -962,15 +983,29 @@ class Gfloat(Backend):
             with np.errstate(all="ignore"):
                 codes = gf.encode_ndarray(fi, gf.round_ndarray(fi, x, rnd, sat, srbits, nbits))
             return [int(c) for c in codes.tolist()]
-        return lambda cases: _bulk_or_split(bulk, cases)
+        return lambda cases: _bulk_or_split(bulk, one, cases)
 
-    def _asker(self, np, gf, fi, src, mode, sat, nbits):
-        """gfloat's code for one case with another rounding mode (directed: R dropped) or ``sat``."""
+    @staticmethod
+    def _scalar(gf, fi, src, mode, sat, nbits):
+        """gfloat's ``round_float`` + ``encode_float`` for one case (code[, R]); RAISES on ValueError."""
+        rnd = getattr(gf.RoundMode, GFLOAT_MODES[mode])
+        widen = converter(src, lookup("binary64"), Context())
+
+        def one(case):
+            x = bits_to_float(widen(case[0])[0])       # exact: binary16 and binary64 are binary64 values
+            try:
+                return gf.encode_float(fi, gf.round_float(fi, x, rnd, sat, case[1] if nbits else -1, nbits))
+            except ValueError:
+                return RAISES
+        return one
+
+    def _asker(self, gf, fi, src, mode, sat, nbits):
+        """gfloat's code (scalar API) for one case under another rounding mode (a directed mode: R
+        dropped) or another ``sat``."""
         def ask(operands, rounding=None, **changes):
             if rounding is None:
-                peer = self._peer(np, gf, fi, src, mode, changes.get("sat", sat), nbits)
-                return peer([operands])[0]
-            return self._peer(np, gf, fi, src, rounding, changes.get("sat", sat), 0)([operands[:1]])[0]
+                return self._scalar(gf, fi, src, mode, changes.get("sat", sat), nbits)(operands)
+            return self._scalar(gf, fi, src, rounding, changes.get("sat", sat), 0)(operands[:1])
         return ask
 
 
@@ -1004,20 +1039,20 @@ def _beyond(v, top):
     return not v.is_finite or abs(v.to_fraction()) > top
 
 
-def _bulk_or_split(bulk, cases):
-    """``bulk(cases)``; where it raises for a batch, halves until single cases, which give RAISES.
+def _bulk_or_split(bulk, one, cases, smallest=64):
+    """``bulk(cases)``; where it raises for a batch, halves it down to ``smallest`` cases, which
+    are then asked one at a time with ``one``.
 
-    gfloat refuses a whole array when one value has no code (ValueError, or its encoder's
-    assertion on a NaN for a format without NaN); each case's answer is then the answer
-    of the same array call on that case alone.
+    gfloat's array API refuses a whole array when one value has no code (ValueError, or its
+    encoder's assertion on a NaN for a format without NaN); the scalar API refuses that value alone.
     """
     try:
         return bulk(cases)
     except (ValueError, AssertionError):
-        if len(cases) == 1:
-            return [RAISES]
+        if len(cases) <= smallest:
+            return [one(c) for c in cases]
         half = len(cases) // 2
-        return _bulk_or_split(bulk, cases[:half]) + _bulk_or_split(bulk, cases[half:])
+        return _bulk_or_split(bulk, one, cases[:half], smallest) + _bulk_or_split(bulk, one, cases[half:], smallest)
 
 
 # softfloatpy -------------------------------------------------------------------------------------
