@@ -492,12 +492,16 @@ def compute(name, codes, fmt, ctx=DEFAULT, *, out=None, rand=0):
     ('0x48440000', 0)
     """
     evaluate, formats = _bound(name, fmt if type(fmt) is not list else tuple(fmt), out, ctx)
+    _check_codes(name, codes, formats)
+    return evaluate(*codes, rand)
+
+
+def _check_codes(name, codes, formats):
     if len(codes) != len(formats):
         raise RefnumError(f"{name} takes {len(formats)} operands, got {len(codes)}")
     for c, f in zip(codes, formats):
         if not 0 <= c < f.ncodes:
             f.check_code(c)
-    return evaluate(*codes, rand)
 
 
 @functools.lru_cache(maxsize=256)
@@ -521,10 +525,7 @@ def unrounded(name, codes, fmt, ctx=DEFAULT, *, out=None, rand=0):
     if step is None:
         return None
     formats = operand_formats(fmt, op.arity)
-    if len(codes) != op.arity:
-        raise RefnumError(f"{name} takes {op.arity} operands, got {len(codes)}")
-    for c, f in zip(codes, formats):
-        f.check_code(c)
+    _check_codes(name, codes, formats)
     return step([decode(c, f, ctx) for c, f in zip(codes, formats)], _result_format(out, formats), ctx, rand)
 
 
@@ -559,9 +560,10 @@ _KERNELS = {"add": exact_sum, "mul": exact_product, "div": exact_quotient}
 def evaluator(name, formats, out, ctx=DEFAULT):
     """``f(*codes, rand) -> (code, flags)``: :func:`compute` bound once, for ``refnum run/gen/verify``.
 
-    add, sub and mul (div too) of nonzero finite operands go straight from the
-    operands' integer parts through the same exact kernels to the projection step;
-    every other case takes :func:`compute`.  Codes are not range-checked here.
+    add, sub, mul and div of nonzero finite operands go straight from the operands'
+    integer parts (a table for formats of at most 16 bits) through the exact kernels
+    to the projection step; every other case takes the operation's general path
+    through decoded values.  Codes are not range-checked here.
     """
     op = operation(name)
     formats = operand_formats(formats, op.arity)
