@@ -526,11 +526,7 @@ def main(backend, *, quick=False, seed=SEED, json_path=None, out=None, err=None)
     err = err or sys.stderr
     if json_path and not os.path.isdir(os.path.dirname(os.path.abspath(json_path))):
         raise RefnumError(f"crosscheck: cannot write '{json_path}': no such folder")
-    progress = None
-    if err.isatty():
-        def progress(label):
-            err.write(f"\r\033[Kcrosscheck {backend}: {label}")
-            err.flush()
+    progress = _progress_line(err, backend) if err.isatty() else None
     report = run(backend, quick=quick, seed=seed, progress=progress)
     if progress:
         err.write("\r\033[K")
@@ -539,6 +535,14 @@ def main(backend, *, quick=False, seed=SEED, json_path=None, out=None, err=None)
     if json_path:
         write_json_atomic(json_path, report.as_dict())
     return report.exit_status
+
+
+def _progress_line(err, backend):
+    """Progress for a terminal: the check being run, rewritten in place on one line."""
+    def progress(label):
+        err.write(f"\r\033[Kcrosscheck {backend}: {label}")
+        err.flush()
+    return progress
 
 
 def write_json_atomic(path, data):
