@@ -9,7 +9,10 @@
     refnum run FUNCTION [opts] [FILE]      read operand lines, write complete vector lines
     refnum gen FUNCTION [opts]             generate cases, write complete vector lines
     refnum verify FUNCTION [opts] FILE     check vector lines; last line "N passed, M failed"
-    refnum suite [--out DIR] [--seed N]    write the conformance corpus
+    refnum suite [--out DIR] [--seed N]    write the conformance corpus (gen --suite corpus)
+    refnum manifest check|join DIR         re-hash a vector folder (exit 3 on a mismatch); join shards
+    refnum crosscheck BACKEND [--quick]    run refnum's cases through ml_dtypes, numpy, gfloat, torch
+                                           or softfloatpy; report agreement, known differences applied
 
 FUNCTION is a TestFloat name, ``<src>_to_<dst>`` or ``<fmt>_<op>``, with any
 catalog name, alias or family name (``f32_to_f16``, ``f16_to_i32``, ``e4m3_to_bf16``,
@@ -75,7 +78,7 @@ def main(argv=None):
         args = _parse(parser, _explain_negatives(argv))
         if args.command is None:
             raise UsageError("choose a command: formats, info, table, explain, run, gen, verify, suite,"
-                             " manifest (try 'refnum --help')")
+                             " manifest, crosscheck (try 'refnum --help')")
         return args.command(args)
     except SystemExit as done:                       # --help, --version
         return done.code if isinstance(done.code, int) else EXIT_OK

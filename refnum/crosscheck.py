@@ -853,7 +853,7 @@ class Torch(Backend):
 
     name = "torch"
     modules = ("torch",)
-    install = "pip install torch (the CPU wheel)"
+    install = "pip install 'refnum[torch]' (torch, the CPU wheel)"
 
     def checks(self, modules, plan):
         torch = modules["torch"]
