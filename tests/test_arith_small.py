@@ -693,7 +693,8 @@ def test_p3109_profile(name):
         want_flags = oracle.DIVBYZERO if not (A.is_nan(vx) or A.is_zero(vx) or A.is_inf(vx)) else (
             0 if A.is_nan(vx) else oracle.INVALID)
         if (code, flags & 0x1F) != (nan_code, want_flags):
-            bad.append(f"div({x:02X}, 0) {name}: refnum {code:02X}/{flags:02X}, want NaN {nan_code:02X}/{want_flags:02X}")
+            bad.append(f"div({x:02X}, 0) {name}: refnum {code:02X}/{flags:02X}, "
+                       f"want NaN {nan_code:02X}/{want_flags:02X}")
     nans = {c for c in codes_of(name) if A.is_nan(A.operand(ofmt, c))}
     assert nans == {nan_code}, "a single NaN"
     if ofmt.signed:
