@@ -38,7 +38,7 @@ from ..errors import RefnumError
 from . import outputs
 from .plan import enumerate_cases
 
-CHUNK = 1 << 16
+CHUNK = 1 << 14
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
 JOURNAL = ".refnum-journal.json"
@@ -70,11 +70,12 @@ def _evaluator(entry):
     return entry.parsed().evaluator(entry.context())
 
 
-def rows(entry, seed, lo, hi, intermediate=False):
-    """The :class:`~refnum.vectors.outputs.Row` of cases ``lo <= index < hi``."""
+def rows(entry, seed, lo, hi, intermediate=False, cases=None):
+    """The :class:`~refnum.vectors.outputs.Row` of cases ``lo <= index < hi`` (``cases``: those
+    cases, when the caller has them already)."""
     evaluate, stochastic = _evaluator(entry), bool(entry.sr_bits)
     out = []
-    for index, case in enumerate(enumerate_cases(entry, seed)[lo:hi], lo):
+    for index, case in enumerate(enumerate_cases(entry, seed)[lo:hi] if cases is None else cases, lo):
         code, flags = evaluate(*case) if stochastic else evaluate(*case, 0)
         exact, grs = _intermediate(entry, case) if intermediate else (None, None)
         out.append(outputs.Row(index, tuple(case), code, flags, exact, grs))
@@ -101,23 +102,52 @@ def _intermediate(entry, case):
 
 
 def chunk_bytes(task):
-    """Bytes of one chunk: ``task = (entry, seed, kind, intermediate, lo, hi, first)``; ``first``
-    (the chunk that starts at case 0) carries the file's header, so the chunks of any
-    shards concatenate to the whole file."""
-    entry, seed, kind, intermediate, lo, hi, first = task
+    """Bytes of one chunk: ``task = (entry, seed, kind, intermediate, lo, hi, first, cases)``;
+    ``first`` (the chunk that starts at case 0) carries the file's header, so the chunks of
+    any shards concatenate to the whole file.  ``cases`` are the chunk's operand tuples, so
+    that worker processes do not enumerate the file's cases again."""
+    entry, seed, kind, intermediate, lo, hi, first, cases = task
     ctx = entry.context()
     comments = (f"function {entry.name}: rounding {ctx.rounding}, overflow policy "
                 f"{ctx.saturation_for(entry.parsed().result)}, tininess {ctx.tininess}, profile {ctx.name},"
                 f" seed {seed}",) if first and kind == "memh" else ()
-    return outputs.encode(kind, entry.layout(), rows(entry, seed, lo, hi, intermediate),
+    return outputs.encode(kind, entry.layout(), rows(entry, seed, lo, hi, intermediate, cases),
                           first=first, intermediate=intermediate, comments=comments)
 
 
 def _tasks(entry, seed, kind, intermediate, lo, hi):
+    """The chunks of cases ``[lo, hi)`` of one file, as tasks for :func:`chunk_bytes`, made lazily.
+
+    A materialised enumeration (level, random, boundary cases) travels with each task, so
+    that workers need not rebuild it; an exhaustive one is indexed in the worker instead.
+    """
+    cases = enumerate_cases(entry, seed)
+    materialised = isinstance(cases, list)
     if kind == "npz":                                 # an archive is one piece
-        return [(entry, seed, kind, intermediate, lo, hi, True)]
-    starts = range(lo, hi, CHUNK) if hi > lo else [lo]
-    return [(entry, seed, kind, intermediate, s, min(s + CHUNK, hi), s == 0) for s in starts]
+        yield (entry, seed, kind, intermediate, lo, hi, True, cases[lo:hi] if materialised else None)
+        return
+    for start in range(lo, hi, CHUNK) if hi > lo else [lo]:
+        stop = min(start + CHUNK, hi)
+        yield (entry, seed, kind, intermediate, start, stop, start == 0, cases[start:stop] if materialised else None)
+
+
+def _chunk_count(kind, lo, hi):
+    return 1 if kind == "npz" or hi <= lo else -(-(hi - lo) // CHUNK)
+
+
+def _in_order(pool, tasks, ahead):
+    """``map(chunk_bytes, tasks)`` computed by ``pool`` (or here), at most ``ahead`` chunks ahead,
+    results in task order: memory stays bounded however large the run."""
+    if pool is None:
+        yield from map(chunk_bytes, tasks)
+        return
+    pending = []
+    for task in tasks:
+        pending.append(pool.submit(chunk_bytes, task))
+        if len(pending) >= ahead:
+            yield pending.pop(0).result()
+    for future in pending:
+        yield future.result()
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -136,7 +166,7 @@ def write_suite(outdir, entries, *, seed=1, kind="tv", intermediate=False, shard
     os.makedirs(outdir, exist_ok=True)
     manifest_name = MANIFEST.replace(".json", part_suffix(shard) + ".json")
     journal = {} if force else _journal(outdir, manifest_name)
-    plans = []                              # (path, spec, reusable record or the file's tasks)
+    plans = []                              # (path, spec, reusable record or None, (entry, lo, hi))
     for entry, path in zip(entries, paths):
         total = len(enumerate_cases(entry, seed))
         lo, hi = shard_range(total, shard)
@@ -144,23 +174,25 @@ def write_suite(outdir, entries, *, seed=1, kind="tv", intermediate=False, shard
                     shard={"index": shard[0], "of": shard[1], "cases": [lo, hi], "file_cases": total},
                     refnum_version=__version__)
         record = _reusable(outdir, journal.get(path), spec)
-        plans.append((path, spec, record if record else _tasks(entry, seed, kind, intermediate, lo, hi)))
-    tasks = [t for _, _, work in plans if isinstance(work, list) for t in work]
-    pool = concurrent.futures.ProcessPoolExecutor(jobs) if jobs > 1 and len(tasks) > 1 else None
+        plans.append((path, spec, record, (entry, lo, hi)))
+    work = [p for p in plans if p[2] is None]
+    tasks = (t for _, _, _, (entry, lo, hi) in work for t in _tasks(entry, seed, kind, intermediate, lo, hi))
+    several = sum(_chunk_count(kind, lo, hi) for _, _, _, (_, lo, hi) in work) > 1
+    pool = concurrent.futures.ProcessPoolExecutor(jobs) if jobs > 1 and several else None
     records = []
     try:                                    # every file's chunks, computed in any order, used in order
-        pieces = pool.map(chunk_bytes, tasks) if pool else map(chunk_bytes, tasks)
-        for number, (path, spec, work) in enumerate(plans, 1):
-            if isinstance(work, list):
-                digest, size = _write_pieces(os.path.join(outdir, path), itertools.islice(pieces, len(work)))
-                work = dict(spec, cases=spec["shard"]["cases"][1] - spec["shard"]["cases"][0], bytes=size,
-                            sha256=digest)
-                journal[path] = work
+        pieces = _in_order(pool, tasks, 4 * jobs)
+        for number, (path, spec, record, (entry, lo, hi)) in enumerate(plans, 1):
+            if record is None:
+                chunks = itertools.islice(pieces, _chunk_count(kind, lo, hi))
+                digest, size = _write_pieces(os.path.join(outdir, path), chunks)
+                record = dict(spec, cases=hi - lo, bytes=size, sha256=digest)
+                journal[path] = record
                 _write_atomic(os.path.join(outdir, JOURNAL), _json_bytes({"manifest": manifest_name,
                                                                           "files": journal}))
-            records.append(work)
+            records.append(record)
             if progress:
-                progress(f"{number}/{len(plans)} files, {path}: {work['cases']:,} cases")
+                progress(f"{number}/{len(plans)} files, {path}: {record['cases']:,} cases")
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
