@@ -39,7 +39,7 @@ through :func:`refnum.arith.compute` and (add, sub, mul, div) the bulk
 tininess after rounding, and before too for mul, div and fma; roundToInt with
 ``exact`` off and on.  Operands as in test_arith_softfloat (tests/strategies.py:
 boundary-weighted and aimed tuples, by hypothesis and as seeded lists);
-``-m slow`` checks 10,000 seeded tuples per function and format.
+``-m slow`` checks 3,000 seeded tuples per function and format.
 """
 
 from __future__ import annotations
@@ -307,7 +307,7 @@ def test_oracle_against_definition(fmt, mode):
 
 EXAMPLES = {"default": 4, "slow": 100}
 BATCH = 30
-SEEDED = {"default": 60, "slow": 10_000}
+SEEDED = {"default": 60, "slow": 3_000}
 
 
 def _hypothesis_test(examples):
