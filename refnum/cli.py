@@ -541,6 +541,8 @@ def cmd_gen(args):
             raise RefnumError("gen --suite writes a folder: add --out DIR")
         description, seed, entries = plan.load_suite(args.suite)
         return _write_folder(args, entries, seed if args.seed is None else args.seed, description)
+    if args.out and args.output:
+        raise RefnumError("gen: give -o FILE (one file) or --out DIR (a folder), not both")
     job = _Job(args)
     cases = args.cases or ("auto" if args.level == 1 else "level2")
     entry = plan.Entry.from_context(args.function, job.ctx, cases=cases, count=args.count,

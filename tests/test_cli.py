@@ -618,6 +618,7 @@ def test_gen_shards_concatenate_and_formats_round_trip(tmp_path):
     assert_input_error(*cli("gen", "--suite", "corpus"), "add --out DIR")
     assert_input_error(*cli("gen", "--suite", "nope", "--out", tmp_path), "unknown suite 'nope'")
     assert_input_error(*cli("gen"), "a FUNCTION is required")
+    assert_input_error(*cli("gen", "e3m2_mul", "-o", tmp_path / "x", "--out", tmp_path), "not both")
     assert_input_error(*cli("manifest", "check", tmp_path / "missing"), "missing")
 
 
