@@ -34,6 +34,7 @@ import os
 import random
 from dataclasses import dataclass
 
+from ..arith import BOOL
 from ..catalog import short_name
 from ..context import Context, canonical_rounding
 from ..errors import RefnumError
@@ -99,7 +100,7 @@ class Entry:
         if f.operation == "convert":
             return f"{short_name(f.sources[0])}_to_{short_name(f.result)}"
         name = f"{short_name(f.sources[0])}_{f.operation}"
-        if not getattr(f.result, "name", "") == "bool" and f.result is not f.sources[0]:
+        if f.result is not BOOL and f.result is not f.sources[0]:
             name += f"_to_{short_name(f.result)}"
         return name
 
@@ -149,7 +150,7 @@ def _parse(function, operand_formats):
 
 def _format_record(fmt):
     """The parameters that define a format, for manifests."""
-    if getattr(fmt, "name", None) == "bool":
+    if fmt is BOOL:
         return {"name": "bool", "kind": "boolean", "bits": 1}
     record = {"name": fmt.name, "kind": fmt.kind, "bits": fmt.k}
     if fmt.kind == "float":

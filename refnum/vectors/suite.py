@@ -74,31 +74,35 @@ def rows(entry, seed, lo, hi, intermediate=False, cases=None):
     """The :class:`~refnum.vectors.outputs.Row` of cases ``lo <= index < hi`` (``cases``: those
     cases, when the caller has them already)."""
     evaluate, stochastic = _evaluator(entry), bool(entry.sr_bits)
+    before_rounding = _intermediate(entry) if intermediate else None
     out = []
     for index, case in enumerate(enumerate_cases(entry, seed)[lo:hi] if cases is None else cases, lo):
         code, flags = evaluate(*case) if stochastic else evaluate(*case, 0)
-        exact, grs = _intermediate(entry, case) if intermediate else (None, None)
+        exact, grs = before_rounding(case) if intermediate else (None, None)
         out.append(outputs.Row(index, tuple(case), code, flags, exact, grs))
     return out
 
 
-def _intermediate(entry, case):
-    """The exact value before rounding and its guard/round/sticky bits (None for specials)."""
+def _intermediate(entry):
+    """``f(case) -> (exact, grs)``: the exact value before rounding and its guard/round/sticky
+    bits (None for specials), with the entry's function and context bound once."""
     from ..arith import unrounded
     from ..convert import decode
     from ..rounding import guard_round_sticky
 
     f, ctx = entry.parsed(), entry.context()
-    operands, rand = (case[:-1], case[-1]) if entry.sr_bits else (case, 0)
-    if f.operation == "convert":
-        value = decode(operands[0], f.sources[0], ctx)
-    else:
-        result = unrounded(f.operation, operands, f.sources, ctx, out=f.result, rand=rand)
-        if result is None:
-            return None, None
-        value = result[0]
-    grs = guard_round_sticky(value, f.result)
-    return (value if value.kind == "finite" else None), grs
+
+    def before_rounding(case):
+        operands, rand = (case[:-1], case[-1]) if entry.sr_bits else (case, 0)
+        if f.operation == "convert":
+            value = decode(operands[0], f.sources[0], ctx)
+        else:
+            result = unrounded(f.operation, operands, f.sources, ctx, out=f.result, rand=rand)
+            if result is None:
+                return None, None
+            value = result[0]
+        return (value if value.kind == "finite" else None), guard_round_sticky(value, f.result)
+    return before_rounding
 
 
 def chunk_bytes(task):
