@@ -43,6 +43,7 @@ N products, each chunk converted to binary32 and added in binary32.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from ..arith import add
@@ -87,7 +88,7 @@ class IntegerDot:
             if fmt.kind != "fixed" or fmt.frac:
                 raise RefnumError(f"{self.name}: {role} format {fmt.name} is not an integer format")
 
-    @property
+    @functools.cached_property
     def formats(self):
         """The catalogue formats of ``a``, ``b`` and the accumulator."""
         return tuple(lookup(name) for name in (*self.operand_formats, self.accumulator_format))
@@ -234,7 +235,11 @@ def accumulate(total, fmt, overflow):
 def _operands(name, xs, fmt):
     if isinstance(xs, (str, bytes)) or not hasattr(xs, "__len__"):
         raise TypeError(f"{name} must be a sequence of integers, not {type(xs).__name__}")
-    return [_integer(f"{name}[{i}]", x, fmt) for i, x in enumerate(xs)]
+    lo, hi = fmt.lo, fmt.hi
+    for i, x in enumerate(xs):
+        if type(x) is not int or not lo <= x <= hi:
+            _integer(f"{name}[{i}]", x, fmt)                # raises, naming the element
+    return xs
 
 
 def _integer(name, x, fmt):
