@@ -117,6 +117,19 @@ def test_preset_against_oracle_random_and_extreme(name):
                   _addend(model.accumulator_format, rng), "presets random")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(INTEGER_PRESETS))
+def test_preset_long_chains_slow(name):
+    """GEMM-length K: chains of up to 16 instructions, accumulators started near the bounds."""
+    model = INTEGER_PRESETS[name]
+    fa, fb = model.operand_formats
+    rng = random.Random(f"integer-dot long {name}")
+    for _ in range(400):
+        k = rng.randint(1, 16 * model.group)
+        check(model, _extreme_vector(fa, k, rng), _extreme_vector(fb, k, rng),
+              _addend(model.accumulator_format, rng), "presets long (slow)")
+
+
 @pytest.mark.parametrize("name", sorted(INTEGER_PRESETS))
 def test_preset_all_extremes(name):
     """Every operand at its format's min or max, with the accumulator at its bounds."""
