@@ -10,6 +10,9 @@ it.  It shares no code with refnum: no projection step, no catalogue.
 
 import collections
 import itertools
+import json
+import os
+import pathlib
 import random
 import struct
 import sys
@@ -322,7 +325,26 @@ def test_dfp_overflow_needs_two_full_scale_products():
     assert isinstance(r, DfpDot)
 
 
-# -- the device probe's inputs tell the granularities apart ---------------------------------------
+# -- NVIDIA IMMA on hardware ----------------------------------------------------------------------
+
+IMMA_RECORD = pathlib.Path(os.environ.get("REFNUM_SHARED_DATA", "/work/shared/data")) / "imma" / "imma.jsonl"
+
+
+def test_imma_presets_reproduce_the_gpu_record():
+    """Every output of a recorded run of tests/device/imma_probe.py (one JSON line per mma:
+    preset, A rows, B columns, C, D) is reproduced by its preset; skipped without a record."""
+    if not IMMA_RECORD.exists():
+        pytest.skip(f"no IMMA record at {IMMA_RECORD} (run tests/device/imma_probe.py on a GPU)")
+    mismatches = []
+    for line in IMMA_RECORD.read_text().splitlines():
+        case = json.loads(line)
+        for m, n in itertools.product(range(16), range(8)):
+            COUNTS["imma record"] += 1
+            got = integer_dot(case["preset"], case["a"][m], case["b"][n], case["c"][m][n])[0]
+            if got != case["d"][m][n]:
+                mismatches.append((case["preset"], m, n, got, case["d"][m][n]))
+    assert not mismatches, mismatches[:10]
+
 
 def test_imma_probe_inputs_separate_the_granularities(monkeypatch):
     """tests/device/imma_probe.py records what a GPU returns; its inputs must be able to tell

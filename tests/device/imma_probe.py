@@ -1,10 +1,12 @@
 """Probe NVIDIA IMMA (``mma.sync ... .s32.{s8,u8,s4}...s32``, with and without ``.satfinite``)
 on a GPU and record what it returns, for ``tests/test_dot_integer.py``.
 
-Run on a machine with an NVIDIA GPU of compute capability >= 8.0, CuPy and NumPy
-(never in the default test suite)::
+Run from the repository root on a machine with an NVIDIA GPU of compute capability >= 8.0,
+CuPy and NumPy (never in the default test suite), and keep the record as shared data
+(``$REFNUM_SHARED_DATA/imma/imma.jsonl``, default ``/work/shared/data``), where
+``test_imma_presets_reproduce_the_gpu_record`` reads it::
 
-    python tests/device/imma_probe.py OUT.jsonl
+    python tests/device/imma_probe.py imma.jsonl
 
 One warp per ``mma``: A is 16 x k (row-major), B is k x 8 (column-major), C and D
 16 x 8.  The fragment layouts are the PTX ISA's (9.7.14.5.x, "Matrix fragments for
