@@ -22,7 +22,7 @@ import pytest
 
 from refnum import Flag, RefnumError, decode
 from refnum.dot.integer import (
-    GRANULARITIES, INTEGER_PRESETS, OVERFLOWS, DfpDot, IntegerDot, dfp_dot, integer_dot,
+    GRANULARITIES, INTEGER_PRESETS, OVERFLOWS, DfpDot, IntegerDot, dfp_dot, integer_dot, run_integer_dot,
 )
 
 COUNTS = collections.Counter()
@@ -216,6 +216,23 @@ def test_exhaustive_tiny_g2(operands, acc):
         COUNTS["exhaustive tiny"] += (ha - la + 1) ** 2 * (hb - lb + 1) ** 2
 
 
+def test_codes_are_twos_complement_of_the_values():
+    """run_integer_dot (codes, as vector lines carry them) = integer_dot on the decoded values."""
+    rng = random.Random("integer-dot codes")
+    for name, model in INTEGER_PRESETS.items():
+        (la, ha, wa), (lb, hb, wb), (lc, hc, wc) = (int_range(f) for f in (*model.operand_formats,
+                                                                            model.accumulator_format))
+        for _ in range(20):
+            k = rng.randint(0, 2 * model.group)
+            a, b = [rng.randint(la, ha) for _ in range(k)], [rng.randint(lb, hb) for _ in range(k)]
+            c = _addend(model.accumulator_format, rng)
+            value, flags = integer_dot(model, a, b, c)
+            code = lambda v, w: v % (1 << w)                 # two's complement, by definition
+            assert run_integer_dot(name, [code(x, wa) for x in a], [code(y, wb) for y in b],
+                                   code(c, wc)) == (code(value, wc), flags)
+            COUNTS["codes"] += 1
+
+
 # -- bad input -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("call, error, words", [
@@ -232,6 +249,8 @@ def test_exhaustive_tiny_g2(operands, acc):
     (lambda: IntegerDot("x", ("int8", "int8"), "int32", overflow="clamp"), RefnumError, "bad overflow"),
     (lambda: IntegerDot("x", ("int8", "int8"), "int32", granularity="k"), RefnumError, "bad granularity"),
     (lambda: IntegerDot("x", ("int8", "int8"), "int32", group=0), RefnumError, "group must be"),
+    (lambda: run_integer_dot("vpdpbusd", [0x100], [1], 0), RefnumError, "a[0]: 256 is not a code of uint8"),
+    (lambda: run_integer_dot("vpdpbusd", [1], [1], -1), RefnumError, "c: -1 is not a code of int32"),
     (lambda: dfp_dot([1], 0, [1], 0, chunk=0), RefnumError, "chunk must be"),
     (lambda: dfp_dot([1], 0.5, [1], 0, chunk=1), TypeError, "ea must be an integer"),
     (lambda: dfp_dot([1, 2], 0, [1], 0, chunk=1), RefnumError, "differ in length"),

@@ -213,6 +213,31 @@ def integer_dot(preset, a, b, c):
     return acc, flags
 
 
+def run_integer_dot(preset, a, b, c):
+    """``(code, flags)``: :func:`integer_dot` on codes, the form vector lines carry.
+
+    ``a``, ``b`` and ``c`` are codes of the operand and accumulator formats (two's
+    complement for signed formats, as TestFloat writes ``i32``); the result is the
+    accumulator's code.  ``refnum.dot.run_dot`` is the floating-point counterpart.
+
+    >>> code, flags = run_integer_dot("vpdpbusd", [0xFF] * 4, [0x80] * 4, 0)     # 4 x (255 x -128)
+    >>> hex(code), flags
+    ('0xfffe0200', 0)
+    """
+    model = integer_model(preset)
+    fa, fb, fc = model.formats
+    a = [_integer_of(f"a[{i}]", x, fa) for i, x in enumerate(a)]
+    b = [_integer_of(f"b[{i}]", x, fb) for i, x in enumerate(b)]
+    acc, flags = integer_dot(model, a, b, _integer_of("c", c, fc))
+    return fc.code_of(acc), flags
+
+
+def _integer_of(name, code, fmt):
+    if type(code) is not int or not 0 <= code < fmt.ncodes:
+        raise RefnumError(f"{name}: {code!r} is not a code of {fmt.name} (0..0x{fmt.ncodes - 1:X})")
+    return fmt.integer_of(code)
+
+
 def _increments(products, model):
     """What the accumulator receives between two of its overflow checks (exact sums)."""
     if model.granularity == "product":
