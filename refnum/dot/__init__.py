@@ -1,0 +1,1 @@
+"""Accumulators and dot-product models, with the hardware presets as data tables."""
