@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import itertools
 import os
 import sys
@@ -494,6 +493,20 @@ class _Job:
             return [line + texts[result] for line, result in zip(operand_lines, results)]
         return [line + tail % (code, flags & 0x1F) for line, (code, flags) in zip(operand_lines, results)]
 
+    def piece_lines(self, number, text):
+        """(vector lines, number of cases) of one piece of operand lines whose first line is ``number``."""
+        from .vectors.lines import read_operands
+
+        operand_lines = self.layout.canonical_operand_lines(text)
+        rows = None if operand_lines is not None else list(read_operands(text, self.layout, number))
+        try:
+            if rows is None:
+                return "".join(self.completed(operand_lines)), len(operand_lines)
+            return "".join(self.vector_lines(rows)), len(rows)
+        except RefnumError as err:              # a value the context refuses (e.g. --nan-missing error)
+            line = self.failing_line(rows or read_operands(text, self.layout, number))
+            raise RefnumError(f"input line {line}: {err}") from None
+
     def failing_line(self, rows):
         """The number of the first (line number, codes) row whose evaluation raises RefnumError."""
         for number, codes in rows:
@@ -512,21 +525,20 @@ class _Job:
 
 
 def cmd_run(args):
-    job = _Job(args)
-    from .vectors.lines import read_operands
+    """Read, compute and write piece by piece (lines.pieces): memory stays bounded and the
+    results of a pipe's lines appear as they arrive; ``-o FILE`` is replaced only on success."""
+    from .vectors.lines import pieces
 
-    with _input(args.file) as lines:
-        text = lines.read()
-    operand_lines = job.layout.canonical_operand_lines(text)
-    try:                                        # every line checked and computed before anything is written
-        if operand_lines is None:
-            result = "".join(job.vector_lines(list(read_operands(text, job.layout))))
-        else:
-            result = "".join(job.completed(operand_lines))
-    except RefnumError as err:                  # a value the context refuses (e.g. --nan-missing error)
-        raise RefnumError(f"input line {job.failing_line(read_operands(text, job.layout))}: {err}") from None
-    with _output(args.output) as out:
-        out.write(result)
+    job = _Job(args)
+    cases = 0
+    with _input(args.file) as source, _output(args.output) as out:
+        for number, text in pieces(source):
+            lines, count = job.piece_lines(number, text)
+            out.write(lines)
+            out.flush()
+            cases += count
+        if not cases:
+            raise RefnumError(_no_cases(args.file))
     return EXIT_OK
 
 
@@ -583,7 +595,9 @@ def cmd_verify(args):
 
     A case passes when refnum's result bits and IEEE flags both equal the file's
     (with ``--nan-check lenient``, any NaN result passes where refnum's is a NaN and the
-    flags agree).  Every output format of ``refnum gen`` is read.
+    flags agree).  Every output format of ``refnum gen`` is read, case by case as the
+    input arrives (outputs.decode), so memory stays bounded.  An input without a case is
+    an error, not a pass.
     """
     from .vectors import outputs
     from .vectors.lines import IEEE_FLAGS
@@ -596,17 +610,21 @@ def cmd_verify(args):
     is_nan = getattr(result_format, "is_nan_code", None) if lenient else None
     passed = failed = 0
     shown = []
-    for location, operands, got, got_flags in outputs.decode(kind, _read_input(args.file, kind), layout):
-        expected, flags = evaluate(*operands) if stochastic else evaluate(*operands[:arity], 0)
-        flags &= IEEE_FLAGS
-        if got_flags == flags and (got == expected or (is_nan and is_nan(got) and is_nan(expected))):
-            passed += 1
-            continue
-        failed += 1
-        if args.errors == 0 or failed <= args.errors:
-            line = _mismatch(location, layout, operands, got, got_flags, expected, flags)
-            shown.append(line)
-            print(line)
+    with _input(args.file) as source:
+        for location, operands, got, got_flags in outputs.decode(kind, source, layout):
+            expected, flags = evaluate(*operands) if stochastic else evaluate(*operands[:arity], 0)
+            flags &= IEEE_FLAGS
+            if got_flags == flags and (got == expected or (is_nan and is_nan(got) and is_nan(expected))):
+                passed += 1
+                continue
+            failed += 1
+            if args.errors == 0 or failed <= args.errors:
+                line = _mismatch(location, layout, operands, got, got_flags, expected, flags)
+                if args.summary_json:
+                    shown.append(line)
+                print(line, flush=True)
+    if not passed + failed:
+        raise RefnumError(_no_cases(args.file))
     if args.errors and failed > args.errors:
         print(f"({failed - args.errors} more mismatches not shown; --errors 0 shows all)")
     print(f"{passed} passed, {failed} failed")
@@ -630,14 +648,9 @@ def _kind_of(path):
     return "tv"
 
 
-def _read_input(path, kind):
-    if kind == "npz":
-        if path == "-":
-            return sys.stdin.buffer.read()
-        with open(path, "rb") as f:
-            return f.read()
-    with _input(path) as lines:
-        return lines.read()
+def _no_cases(path):
+    where = "standard input" if path == "-" else path
+    return f"{where}: no cases (the input is empty or holds only blank and comment lines)"
 
 
 def _mismatch(location, layout, operands, got, got_flags, expected, flags):
@@ -679,19 +692,12 @@ def cmd_crosscheck(args):
 
 @contextlib.contextmanager
 def _input(path):
-    """Lines of a file or of standard input ('-'); universal newlines, so \\r\\n reads as \\n."""
+    """A file or standard input ('-') as a binary stream, read as it arrives (lines.pieces);
+    standard input already replaced by text (tests, embedding) is read as text."""
     if path == "-":
-        buffer = getattr(sys.stdin, "buffer", None)
-        if buffer is None:                                  # already text (tests, embedding)
-            yield sys.stdin
-            return
-        text = io.TextIOWrapper(buffer, encoding="latin-1", newline=None)
-        try:
-            yield text
-        finally:
-            text.detach()                                   # leave sys.stdin open
+        yield getattr(sys.stdin, "buffer", sys.stdin)
         return
-    with open(path, encoding="latin-1", newline=None) as f:
+    with open(path, "rb") as f:
         yield f
 
 
