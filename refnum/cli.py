@@ -40,7 +40,9 @@ mode is rejected, because it would change the number of columns.
 Exit status: 0 success, 1 ``verify`` found mismatches, 2 usage or input error.
 Errors are one line ``refnum: ...`` on stderr, never a traceback; with ``-o FILE``
 output goes to a temporary file in the same folder that replaces FILE only on
-success, so a failed run leaves no partial file.
+success, so a failed run leaves no partial file.  ``run`` and ``verify`` read their
+input in bounded pieces as it arrives (:func:`refnum.vectors.lines.pieces`) and
+answer each piece before reading the next; an input with no case is an error.
 """
 
 from __future__ import annotations
@@ -165,7 +167,7 @@ def _build_parser():
     p.add_argument("operand", metavar="CODE|VALUE",
                    help="a code (0x7E, 7E) or a value (465, 0.1, 0x1.8p-3, inf); bare digits are a value")
     p = command("run", cmd_run, "read operand lines, write complete vector lines",
-                [_semantics_options(), _output_option()], _LINES_HELP)
+                [_semantics_options(), _output_option()], _LINES_HELP + _READING_HELP)
     _function_argument(p)
     p.add_argument("file", metavar="FILE", nargs="?", default="-", help="operand lines (default: standard input)")
     p = command("gen", cmd_gen, "generate cases (exhaustive for <= 16-bit sources and <= 2**16 operand"
@@ -195,7 +197,7 @@ def _build_parser():
     p.add_argument("--progress", action="store_true",
                    help="report each finished file on standard error (always when it is a terminal)")
     p = command("verify", cmd_verify, "check vector lines against refnum; last line 'N passed, M failed'",
-                [_semantics_options()], _LINES_HELP)
+                [_semantics_options()], _LINES_HELP + _READING_HELP)
     _function_argument(p)
     p.add_argument("file", metavar="FILE", help="vectors ('-' for standard input)")
     p.add_argument("--format", dest="kind", choices=("tv", "memh", "jsonl", "npz"),
@@ -239,6 +241,16 @@ use lower-case hex and \\r\\n; blank lines and lines starting with '#' are skipp
 gen draws R from the seed's generator after the operands, as the corpus in vectors/ does.
 
 exit status: 0 ok, 1 verify found mismatches, 2 usage or input error."""
+
+_READING_HELP = """
+
+reading: every field has its column's full width (binary16 '3C00', not '3C0' or
+'03C00'), a line holds at most 1,048,576 characters, and an input with no case
+(empty, or only blank and comment lines) is an error (exit 2), never a pass.
+Input is read, checked and answered in pieces as it arrives, so memory stays
+bounded and results of a pipe appear while it is still open; after an input
+error, standard output may hold the lines before it (-o FILE is replaced only
+when the whole input succeeds)."""
 
 
 def _semantics_options(rounding=True):
