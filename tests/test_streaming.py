@@ -24,12 +24,11 @@ import os
 import select
 import subprocess
 import sys
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+from test_cli import assert_input_error, cli
 
-from refnum.cli import main
 from refnum.errors import RefnumError
 from refnum.vectors import lines
 from refnum.vectors.outputs import encode
@@ -38,24 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ONE = "3C00 38 00\n"                                    # binary16 1.0 -> E4M3 1.0, exact
 
 
-def cli(*argv, stdin=""):
-    """(exit status, stdout, stderr) of ``refnum argv`` in-process, standard input replaced by text."""
-    out, err = io.StringIO(), io.StringIO()
-    saved = sys.stdin
-    sys.stdin = io.StringIO(stdin)
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            rc = main([str(a) for a in argv])
-    finally:
-        sys.stdin = saved
-    return rc, out.getvalue(), err.getvalue()
-
-
 def assert_one_line_error(rc, out, err, *fragments):
-    assert rc == 2 and out == "", (rc, out, err)
-    assert err.startswith("refnum: ") and err.count("\n") == 1 and err.endswith("\n"), err
-    for fragment in fragments:
-        assert fragment in err, err
+    assert_input_error(rc, out, err, *fragments)
+    assert out == "", out
 
 
 def refnum_process(*argv, **kwargs):
