@@ -501,7 +501,7 @@ def test_malformed_npz_is_one_line_error(members, drop, message):
 
 def zip_headers(data):
     """Offsets of every local file header (PK 3 4) and central directory header (PK 1 2) of a zip."""
-    return ([m.start() for m in re.finditer(b"PK\x03\x04", data)], [m.start() for m in re.finditer(b"PK\x01\x02", data)])
+    return tuple([m.start() for m in re.finditer(signature, data)] for signature in (b"PK\x03\x04", b"PK\x01\x02"))
 
 
 def npz_patched(method=None, flag_bits=0, corrupt=False):
@@ -509,11 +509,11 @@ def npz_patched(method=None, flag_bits=0, corrupt=False):
     compression method (offset 8 of its local header, 10 of its central header) and general purpose
     flags (offsets 6 and 8), or the first bytes of its deflate data replaced by 0xFF (block type 3,
     reserved: RFC 1951 3.2.3)."""
-    data = bytearray(npz_with())
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(bytes(data))) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in src.namelist():
-            dst.writestr(name, src.read(name))
+    with zipfile.ZipFile(io.BytesIO(npz_with())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():                          # a fixed date: the same bytes on every run
+            dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), src.read(name),
+                         zipfile.ZIP_DEFLATED)
     data = bytearray(out.getvalue())
     (_, local), (_, central) = [headers[:2] for headers in zip_headers(data)]        # member b: the second
     if method is not None:

@@ -171,7 +171,8 @@ def test_run_o_with_no_case_writes_no_file(tmp_path):
     (("run", "f16_to_e4m3"), "3C0\n", "input line 1: field 1 ('3C0') has 3 hex digits, expected 4 for binary16"),
     (("run", "f16_to_e4m3"), "3C00\n03C00\n", "input line 2: field 1 ('03C00') has 5 hex digits, expected 4"),
     (("verify", "f16_to_e4m3", "-"), "3C00 038 00\n", "input line 1: field 2 ('038') has 3 hex digits, expected 2"),
-    (("verify", "f16_to_e4m3", "-"), "3C00 38 0\n", "input line 1: field 3 ('0') has 1 hex digit, expected 2 for flags"),
+    (("verify", "f16_to_e4m3", "-"), "3C00 38 0\n",
+     "input line 1: field 3 ('0') has 1 hex digit, expected 2 for flags"),
 ])
 def test_a_field_of_the_wrong_width_is_an_error(argv, stdin, message):
     assert_one_line_error(*cli(*argv, stdin=stdin), message)

@@ -34,8 +34,9 @@ from ..errors import RefnumError
 
 IEEE_FLAGS = 0x1F
 MAX_LINE = 1 << 20
-"""The most characters an input line may hold (its line end not counted): a longer line is an
-input error, so that memory stays bounded whatever the input (``/dev/zero`` has no line end)."""
+"""The most characters (bytes, from a binary file) an input line may hold, its line end not counted:
+a longer line is an input error, so that memory stays bounded whatever the input (``/dev/zero``
+has no line end)."""
 _BLOCK = 1 << 18                    # characters (or bytes) read at a time; below MAX_LINE
 _HEX_LINE = re.compile(r"[ \t]*[0-9A-Fa-f]+(?:[ \t]+[0-9A-Fa-f]+)*[ \t]*\Z")
 _HEX_FIELD = re.compile(r"[0-9A-Fa-f]+\Z")
