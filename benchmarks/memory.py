@@ -35,11 +35,13 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLE = 1 << 16
 
 
-def measure(argv, env, feed=None):
-    """(exit status, peak RSS in kB, CPU seconds, last line of output) of ``python -m refnum argv``;
+def measure(argv, root, feed=None):
+    """(exit status, peak RSS in kB, CPU seconds, last line of output) of ``python -m refnum argv``
+    with refnum from the checkout at ``root`` (its working folder: ``-m`` looks there first);
     ``feed(pipe)`` writes its standard input.  ``run``'s output goes to /dev/null."""
+    env = dict(os.environ, PYTHONPATH=root)
     with tempfile.TemporaryFile() as out, open(os.devnull, "wb") as null:
-        proc = subprocess.Popen([sys.executable, "-m", "refnum", *argv], env=env, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([sys.executable, "-m", "refnum", *argv], env=env, cwd=root, stderr=subprocess.STDOUT,
                                 stdout=out if argv[0] == "verify" else null,
                                 stdin=subprocess.PIPE if feed else subprocess.DEVNULL)
         writer = threading.Thread(target=feed, args=(proc.stdin,)) if feed else None
@@ -109,14 +111,13 @@ def main():
         vector_files(Path(args.write), args.lines, args.kinds.split(","))
         operand_file(Path(args.write), args.lines)
         return
-    env = dict(os.environ, PYTHONPATH=args.refnum)
     kinds = args.kinds.split(",")
     print(f"refnum from {args.refnum}, {args.lines:,} lines; peak RSS of the child, CPU seconds")
     print(f"{'command':<52} {'input MB':>9} {'peak RSS MB':>12} {'CPU s':>7}  last line")
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         subprocess.run([sys.executable, __file__, "--write", str(folder), "--lines", str(args.lines),
-                        "--kinds", args.kinds], env=env, check=True)
+                        "--kinds", args.kinds], check=True)
         cases = [(f"verify f16_to_f32 f16_to_f32.{kind}", ["verify", "f16_to_f32", str(folder / f"f16_to_f32.{kind}")],
                   folder / f"f16_to_f32.{kind}", None) for kind in kinds]
         codes = folder / "f16_codes.txt"
@@ -124,7 +125,7 @@ def main():
         for label, argv, path, feed in cases + [("yes 3C00 | head -n LINES | run f16_to_e4m3 > /dev/null",
                                                  ["run", "f16_to_e4m3"], None, feed_ones(args.lines))]:
             size = path.stat().st_size / 1e6 if path else 5 * args.lines / 1e6
-            rc, rss, cpu, last = measure(argv, env, feed=feed)
+            rc, rss, cpu, last = measure(argv, args.refnum, feed=feed)
             print(f"{label:<52} {size:>9.1f} {rss / 1024:>12.1f} {cpu:>7.1f}  {last[:60]} (exit {rc})")
 
 
