@@ -218,3 +218,15 @@ def test_help_states_the_reading_rules(command):
     assert rc == 0
     assert "an input with no case (empty, or only blank and comment lines) is an error (exit 2)" in text
     assert f"at most {lines.MAX_LINE:,} characters" in text and "full width" in text
+
+
+def test_verify_reads_an_npz_archive_from_a_pipe(tmp_path):
+    """A zip keeps its directory at its end: an archive on standard input is copied aside first."""
+    archive = tmp_path / "m.npz"
+    assert cli("gen", "e2m1_mul", "--format", "npz", "-o", archive)[0] == 0
+    proc = refnum_process("verify", "e2m1_mul", "-", "--format", "npz")
+    out, err = proc.communicate(archive.read_bytes(), timeout=120)
+    assert (proc.returncode, out, err) == (0, b"256 passed, 0 failed\n", b"")
+    proc = refnum_process("verify", "e2m1_mul", "-", "--format", "npz")
+    out, err = proc.communicate(archive.read_bytes()[:-30], timeout=120)          # no end of central directory
+    assert proc.returncode == 2 and out == b"" and err.startswith(b"refnum: npz input is not a zip archive")
