@@ -516,7 +516,7 @@ class _Job:
                 return "".join(self.completed(operand_lines)), len(operand_lines)
             return "".join(self.vector_lines(rows)), len(rows)
         except RefnumError as err:              # a value the context refuses (e.g. --nan-missing error)
-            line = self.failing_line(rows or read_operands(text, self.layout, number))
+            line = self.failing_line(read_operands(text, self.layout, number) if rows is None else rows)
             raise RefnumError(f"input line {line}: {err}") from None
 
     def failing_line(self, rows):

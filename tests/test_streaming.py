@@ -111,6 +111,13 @@ def test_pieces_of_any_size_give_the_same_lines(size, monkeypatch):
         assert all(text.endswith("\n") for _, text in pieces[:-1]) and "\r" not in "".join(t for _, t in pieces)
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 64])
+def test_bytes_that_are_not_utf8_name_their_line(size, monkeypatch):
+    monkeypatch.setattr(lines, "_BLOCK", size)
+    with pytest.raises(RefnumError, match="input line 3: not UTF-8 text"):
+        list(lines.pieces(io.BufferedReader(Trickle(b"3C00\r\n\r\n3C\xff0\n3C00\n", size), buffer_size=size)))
+
+
 @pytest.mark.parametrize("size", [1, 4, 7, 100])
 def test_run_and_verify_do_not_depend_on_the_piece_size(size, monkeypatch):
     operands = "3C00\n3c00\n# note\n\n" * 30 + "7BFF\n"
