@@ -40,14 +40,15 @@ mode is rejected, because it would change the number of columns.
 Exit status: 0 success, 1 ``verify`` found mismatches, 2 usage or input error.
 Errors are one line ``refnum: ...`` on stderr, never a traceback; with ``-o FILE``
 output goes to a temporary file in the same folder that replaces FILE only on
-success, so a failed run leaves no partial file.
+success, so a failed run leaves no partial file.  ``run`` and ``verify`` read their
+input in bounded pieces as it arrives (:func:`refnum.vectors.lines.pieces`) and
+answer each piece before reading the next; an input with no case is an error.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import itertools
 import os
 import sys
@@ -166,7 +167,7 @@ def _build_parser():
     p.add_argument("operand", metavar="CODE|VALUE",
                    help="a code (0x7E, 7E) or a value (465, 0.1, 0x1.8p-3, inf); bare digits are a value")
     p = command("run", cmd_run, "read operand lines, write complete vector lines",
-                [_semantics_options(), _output_option()], _LINES_HELP)
+                [_semantics_options(), _output_option()], _LINES_HELP + _READING_HELP)
     _function_argument(p)
     p.add_argument("file", metavar="FILE", nargs="?", default="-", help="operand lines (default: standard input)")
     p = command("gen", cmd_gen, "generate cases (exhaustive for <= 16-bit sources and <= 2**16 operand"
@@ -196,7 +197,7 @@ def _build_parser():
     p.add_argument("--progress", action="store_true",
                    help="report each finished file on standard error (always when it is a terminal)")
     p = command("verify", cmd_verify, "check vector lines against refnum; last line 'N passed, M failed'",
-                [_semantics_options()], _LINES_HELP)
+                [_semantics_options()], _LINES_HELP + _READING_HELP)
     _function_argument(p)
     p.add_argument("file", metavar="FILE", help="vectors ('-' for standard input)")
     p.add_argument("--format", dest="kind", choices=("tv", "memh", "jsonl", "npz"),
@@ -240,6 +241,16 @@ use lower-case hex and \\r\\n; blank lines and lines starting with '#' are skipp
 gen draws R from the seed's generator after the operands, as the corpus in vectors/ does.
 
 exit status: 0 ok, 1 verify found mismatches, 2 usage or input error."""
+
+_READING_HELP = """
+
+reading: every field has its column's full width (binary16 '3C00', not '3C0' or
+'03C00'), a line holds at most 1,048,576 characters, and an input with no case
+(empty, or only blank and comment lines) is an error (exit 2), never a pass.
+Input is read, checked and answered in pieces as it arrives, so memory stays
+bounded and results of a pipe appear while it is still open; after an input
+error, standard output may hold the lines before it (-o FILE is replaced only
+when the whole input succeeds)."""
 
 
 def _semantics_options(rounding=True):
@@ -494,6 +505,20 @@ class _Job:
             return [line + texts[result] for line, result in zip(operand_lines, results)]
         return [line + tail % (code, flags & 0x1F) for line, (code, flags) in zip(operand_lines, results)]
 
+    def piece_lines(self, number, text):
+        """(vector lines, number of cases) of one piece of operand lines whose first line is ``number``."""
+        from .vectors.lines import read_operands
+
+        operand_lines = self.layout.canonical_operand_lines(text)
+        rows = None if operand_lines is not None else list(read_operands(text, self.layout, number))
+        try:
+            if rows is None:
+                return "".join(self.completed(operand_lines)), len(operand_lines)
+            return "".join(self.vector_lines(rows)), len(rows)
+        except RefnumError as err:              # a value the context refuses (e.g. --nan-missing error)
+            line = self.failing_line(read_operands(text, self.layout, number) if rows is None else rows)
+            raise RefnumError(f"input line {line}: {err}") from None
+
     def failing_line(self, rows):
         """The number of the first (line number, codes) row whose evaluation raises RefnumError."""
         for number, codes in rows:
@@ -512,21 +537,20 @@ class _Job:
 
 
 def cmd_run(args):
-    job = _Job(args)
-    from .vectors.lines import read_operands
+    """Read, compute and write piece by piece (lines.pieces): memory stays bounded and the
+    results of a pipe's lines appear as they arrive; ``-o FILE`` is replaced only on success."""
+    from .vectors.lines import pieces
 
-    with _input(args.file) as lines:
-        text = lines.read()
-    operand_lines = job.layout.canonical_operand_lines(text)
-    try:                                        # every line checked and computed before anything is written
-        if operand_lines is None:
-            result = "".join(job.vector_lines(list(read_operands(text, job.layout))))
-        else:
-            result = "".join(job.completed(operand_lines))
-    except RefnumError as err:                  # a value the context refuses (e.g. --nan-missing error)
-        raise RefnumError(f"input line {job.failing_line(read_operands(text, job.layout))}: {err}") from None
-    with _output(args.output) as out:
-        out.write(result)
+    job = _Job(args)
+    cases = 0
+    with _input(args.file) as source, _output(args.output) as out:
+        for number, text in pieces(source):
+            lines, count = job.piece_lines(number, text)
+            out.write(lines)
+            out.flush()
+            cases += count
+        if not cases:
+            raise RefnumError(_no_cases(args.file))
     return EXIT_OK
 
 
@@ -583,7 +607,9 @@ def cmd_verify(args):
 
     A case passes when refnum's result bits and IEEE flags both equal the file's
     (with ``--nan-check lenient``, any NaN result passes where refnum's is a NaN and the
-    flags agree).  Every output format of ``refnum gen`` is read.
+    flags agree).  Every output format of ``refnum gen`` is read, case by case as the
+    input arrives (outputs.decode), so memory stays bounded.  An input without a case is
+    an error, not a pass.
     """
     from .vectors import outputs
     from .vectors.lines import IEEE_FLAGS
@@ -596,17 +622,21 @@ def cmd_verify(args):
     is_nan = getattr(result_format, "is_nan_code", None) if lenient else None
     passed = failed = 0
     shown = []
-    for location, operands, got, got_flags in outputs.decode(kind, _read_input(args.file, kind), layout):
-        expected, flags = evaluate(*operands) if stochastic else evaluate(*operands[:arity], 0)
-        flags &= IEEE_FLAGS
-        if got_flags == flags and (got == expected or (is_nan and is_nan(got) and is_nan(expected))):
-            passed += 1
-            continue
-        failed += 1
-        if args.errors == 0 or failed <= args.errors:
-            line = _mismatch(location, layout, operands, got, got_flags, expected, flags)
-            shown.append(line)
-            print(line)
+    with _input(args.file) as source:
+        for location, operands, got, got_flags in outputs.decode(kind, source, layout):
+            expected, flags = evaluate(*operands) if stochastic else evaluate(*operands[:arity], 0)
+            flags &= IEEE_FLAGS
+            if got_flags == flags and (got == expected or (is_nan and is_nan(got) and is_nan(expected))):
+                passed += 1
+                continue
+            failed += 1
+            if args.errors == 0 or failed <= args.errors:
+                line = _mismatch(location, layout, operands, got, got_flags, expected, flags)
+                if args.summary_json:
+                    shown.append(line)
+                print(line, flush=True)
+    if not passed + failed:
+        raise RefnumError(_no_cases(args.file))
     if args.errors and failed > args.errors:
         print(f"({failed - args.errors} more mismatches not shown; --errors 0 shows all)")
     print(f"{passed} passed, {failed} failed")
@@ -630,14 +660,9 @@ def _kind_of(path):
     return "tv"
 
 
-def _read_input(path, kind):
-    if kind == "npz":
-        if path == "-":
-            return sys.stdin.buffer.read()
-        with open(path, "rb") as f:
-            return f.read()
-    with _input(path) as lines:
-        return lines.read()
+def _no_cases(path):
+    where = "standard input" if path == "-" else path
+    return f"{where}: no cases (the input is empty or holds only blank and comment lines)"
 
 
 def _mismatch(location, layout, operands, got, got_flags, expected, flags):
@@ -679,19 +704,12 @@ def cmd_crosscheck(args):
 
 @contextlib.contextmanager
 def _input(path):
-    """Lines of a file or of standard input ('-'); universal newlines, so \\r\\n reads as \\n."""
+    """A file or standard input ('-') as a binary stream, read as it arrives (lines.pieces);
+    standard input already replaced by text (tests, embedding) is read as text."""
     if path == "-":
-        buffer = getattr(sys.stdin, "buffer", None)
-        if buffer is None:                                  # already text (tests, embedding)
-            yield sys.stdin
-            return
-        text = io.TextIOWrapper(buffer, encoding="latin-1", newline=None)
-        try:
-            yield text
-        finally:
-            text.detach()                                   # leave sys.stdin open
+        yield getattr(sys.stdin, "buffer", sys.stdin)
         return
-    with open(path, encoding="latin-1", newline=None) as f:
+    with open(path, "rb") as f:
         yield f
 
 

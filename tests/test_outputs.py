@@ -499,6 +499,113 @@ def test_malformed_npz_is_one_line_error(members, drop, message):
         list(decode("npz", npz_with(drop=drop, **members), F16_ADD))
 
 
+def zip_headers(data):
+    """Offsets of every local file header (PK 3 4) and central directory header (PK 1 2) of a zip."""
+    return tuple([m.start() for m in re.finditer(signature, data)] for signature in (b"PK\x03\x04", b"PK\x01\x02"))
+
+
+def npz_patched(method=None, flag_bits=0, corrupt=False):
+    """A valid f16_add npz written deflated, then patched by hand (APPNOTE 4.3.7, 4.3.12): member b's
+    compression method (offset 8 of its local header, 10 of its central header) and general purpose
+    flags (offsets 6 and 8), or the first bytes of its deflate data replaced by 0xFF (block type 3,
+    reserved: RFC 1951 3.2.3)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(npz_with())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():                          # a fixed date: the same bytes on every run
+            dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), src.read(name),
+                         zipfile.ZIP_DEFLATED)
+    data = bytearray(out.getvalue())
+    (_, local), (_, central) = [headers[:2] for headers in zip_headers(data)]        # member b: the second
+    if method is not None:
+        struct.pack_into("<H", data, local + 8, method)
+        struct.pack_into("<H", data, central + 10, method)
+    if flag_bits:
+        struct.pack_into("<H", data, local + 6, flag_bits)
+        struct.pack_into("<H", data, central + 8, flag_bits)
+    if corrupt:
+        name_len, extra_len = struct.unpack_from("<HH", data, local + 26)
+        start = local + 30 + name_len + extra_len
+        data[start:start + 4] = b"\xff" * 4
+    return bytes(data)
+
+
+@pytest.mark.parametrize("data, message", [
+    (npz_patched(flag_bits=1), "npz member 'b.npy': is encrypted"),
+    (npz_patched(method=99), "npz member 'b.npy': compression method 99 is not supported (0 stored, 8 deflate"),
+    (npz_patched(corrupt=True), "npz member 'b.npy' cannot be read (Error -3 while decompressing data"),
+    (npz_with(b=npy("<u2", (True,), b"\0" * 2)), "npz member 'b.npy': shape (True,) is not one-dimensional"),
+], ids=["encrypted", "method-99", "corrupt-deflate", "shape-True"])
+def test_npz_faults_are_one_line_errors(data, message):
+    """Encrypted members, unknown compression methods and corrupt deflate data are input errors,
+    not tracebacks; a shape of booleans is no shape."""
+    with pytest.raises(RefnumError, match=re.escape(message)) as info:
+        list(decode("npz", data, F16_ADD))
+    assert "\n" not in str(info.value)
+
+
+def test_npz_is_read_block_by_block():
+    """A fault in a late record surfaces after the cases before it: the arrays are read in blocks."""
+    count = 70000
+    values = [0x3C00] * count
+    flags = bytes(count - 1) + b"\x20"                     # the last record's flags: bit 5 is no IEEE flag
+    data = npz_with(a=npy("<u2", (count,), struct.pack(f"<{count}H", *values)),
+                    b=npy("<u2", (count,), struct.pack(f"<{count}H", *values)),
+                    result=npy("<u2", (count,), struct.pack(f"<{count}H", *values)),
+                    flags=npy("|u1", (count,), flags))
+    cases = decode("npz", data, F16_ADD)
+    assert next(cases) == ("record 0", (0x3C00, 0x3C00), 0x3C00, 0)
+    with pytest.raises(RefnumError, match=f"npz record {count - 1}: flags = 20 is out of range"):
+        list(cases)
+
+
+def test_jsonl_of_deeply_nested_brackets_is_not_an_object():
+    with pytest.raises(RefnumError, match="input line 2: not a JSON object"):
+        list(decode("jsonl", '{"a":"3C00","b":"3C00","result":"4000","flags":"00"}\n' + "[" * 100000 + "\n",
+                    F16_ADD))
+
+
+@pytest.mark.parametrize("line, message", [
+    ("3C00 3C0 4000 00", "input line 1: field 2 ('3C0') has 3 hex digits, expected 4 for binary16 (16 bits)"),
+    ("3C00 03C00 4000 00", "input line 1: field 2 ('03C00') has 5 hex digits, expected 4 for binary16"),
+    ("3C00 3C00 4000 0", "input line 1: field 4 ('0') has 1 hex digit, expected 2 for flags (5 bits)"),
+    ("3C00 3C00 4000 000", "input line 1: field 4 ('000') has 3 hex digits, expected 2 for flags"),
+    ("3C00 3C00 " + "0" * 100000 + "4000 00", "input line 1: field 3 ('" + "0" * 40 + "...') has 100004 hex digits"),
+], ids=["short", "padded", "short-flags", "long-flags", "huge-field"])
+def test_tv_fields_have_their_full_width(line, message):
+    """TestFloat writes every field zero-padded to its format's width; any other width is an input error."""
+    with pytest.raises(RefnumError, match=re.escape(message)) as info:
+        list(decode("tv", line + "\n", F16_ADD))
+    assert len(str(info.value)) < 200
+
+
+class Endless(io.RawIOBase):
+    """A stream that never ends: ``line`` over and over, as a pipe from ``yes`` delivers it."""
+
+    def __init__(self, line):
+        self.line = line
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = (self.line * (len(buffer) // len(self.line) + 1))[:len(buffer)]
+        buffer[:len(data)] = data
+        return len(data)
+
+
+@pytest.mark.parametrize("kind, line", [
+    ("tv", b"3C00 3C00 4000 00\n"),
+    ("memh", b"07800780080000\n"),
+    ("jsonl", b'{"a":"3C00","b":"3C00","result":"4000","flags":"00"}\n'),
+])
+def test_text_kinds_are_read_as_they_arrive(kind, line):
+    """decode reads a file piece by piece: an endless input yields its first cases."""
+    cases = decode(kind, io.BufferedReader(Endless(line)), F16_ADD)
+    first = [next(cases) for _ in range(3)]
+    assert [case[1:] for case in first] == [((0x3C00, 0x3C00), 0x4000, 0)] * 3
+    assert [case[0] for case in first] == ["line 1", "line 2", "line 3"]
+
+
 def test_npz_reads_other_unsigned_types_and_byte_orders():
     """A results archive written by numpy with wider or big-endian arrays reads the same."""
     values = [0x3C00, 0x4000, 0x7E00, 0]

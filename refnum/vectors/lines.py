@@ -11,11 +11,17 @@ in TestFloat / RISC-V ``fflags`` order (bit 0 inexact ... bit 4 invalid) and
 nothing else.  For stochastic rounding refnum adds one operand column: the
 random integer R, ``ceil(N / 4)`` hex digits for N random bits.
 
-Readers accept what ``testfloat_ver`` accepts: lower-case hex, ``\\r\\n`` line
-ends, and any run of blanks between fields.  refnum additionally skips blank
-lines and lines that start with ``#`` (write TestFloat ``-prefix`` lines as
-``# ...`` to carry metadata).  Anything else that is not hex is an input error
-naming the line.
+Readers accept lower-case hex, ``\\r\\n`` (and ``\\r``) line ends and any run of
+blanks between fields, as ``testfloat_ver`` does, and skip blank lines and lines
+that start with ``#`` (write TestFloat ``-prefix`` lines as ``# ...`` to carry
+metadata).  Every field has its column's full width, as TestFloat writes it: a
+field of another width (``3C0`` or ``03C00`` for binary16) is an input error
+naming the line and the field, as is anything else that is not hex, and a line of
+more than :data:`MAX_LINE` characters.
+
+Input is read in pieces of whole lines (:func:`pieces`) as it arrives, so a reader
+holds one piece at a time, whatever the size of its input, and a pipe's lines are
+read as soon as they are complete.
 """
 
 from __future__ import annotations
@@ -27,7 +33,12 @@ import re
 from ..errors import RefnumError
 
 IEEE_FLAGS = 0x1F
-_HEX_LINE = re.compile(r"[ \t]*[0-9A-Fa-f]+(?:[ \t]+[0-9A-Fa-f]+)*[ \t]*\r?\n?\Z")
+MAX_LINE = 1 << 20
+"""The most characters (bytes, from a binary file) an input line may hold, its line end not counted:
+a longer line is an input error, so that memory stays bounded whatever the input (``/dev/zero``
+has no line end)."""
+_BLOCK = 1 << 18                    # characters (or bytes) read at a time; below MAX_LINE
+_HEX_LINE = re.compile(r"[ \t]*[0-9A-Fa-f]+(?:[ \t]+[0-9A-Fa-f]+)*[ \t]*\Z")
 _HEX_FIELD = re.compile(r"[0-9A-Fa-f]+\Z")
 
 
@@ -87,32 +98,108 @@ class Layout:
         return re.compile(rf"(?:{line}\n)*")
 
 
-def read_operands(lines, layout):
-    """(line number, codes) of each operand line: the operands, R last when stochastic."""
-    return _read(lines, layout.limits, plural(layout.noperands, "operand"), layout)
+def read_operands(source, layout, first=1):
+    """(line number, codes) of each operand line: the operands, R last when stochastic.
+
+    ``source`` is anything :func:`pieces` reads; ``first`` is the number of its
+    first line (a piece of a longer input).
+    """
+    return _read(source, first, layout.limits, layout.widths, plural(layout.noperands, "operand"), layout)
 
 
-def read_vectors(lines, layout):
+def read_vectors(source, layout, first=1):
     """(line number, codes) of each vector line: operands, result, flags."""
     limits = layout.limits + (layout.result_limit, IEEE_FLAGS + 1)
+    widths = layout.widths + (layout.result_width, 2)
     what = f"{plural(len(limits), 'field')} ({plural(layout.noperands, 'operand')}, result, flags)"
-    return _read(lines, limits, what, layout)
+    return _read(source, first, limits, widths, what, layout)
 
 
-def _read(lines, limits, what, layout):
-    """Skip blank and ``#`` lines; check every other line's hex, field count and ranges.
+def pieces(source, first=1):
+    """``(number of its first line, text)`` of successive pieces of whole lines of ``source``.
 
-    Each failure is a RefnumError naming the input line.  Plain input (every
-    line exactly the expected hex fields, all in range) is read in bulk; anything
-    else goes line by line, which is also what finds and names a bad line.
+    ``source`` is text, bytes (UTF-8) or a readable file, binary or text.  A file
+    is read as its input arrives (``read1`` where it has it), so a piece holds
+    the lines of a pipe that are complete, never waiting for more.  Line ends
+    are universal newlines: ``\\r\\n`` and ``\\r`` come out as ``\\n``.  Every piece
+    ends with ``\\n`` except the last when the input does not.  A line of more than
+    MAX_LINE characters is a RefnumError naming it: the pieces of any input stay
+    small.
     """
-    text = lines if isinstance(lines, str) else "".join(lines)
-    rows = _plain_rows(text, limits)
-    if rows is not None:
-        yield from rows
+    number, carry = first, None
+    for block in _blocks(source):
+        nl, cr = ("\n", "\r") if isinstance(block, str) else (b"\n", b"\r")
+        data = block if carry is None else carry + block
+        held = data[-1:] == cr                      # perhaps the first half of a \r\n
+        data = (data[:-1] if held else data).replace(cr + nl, nl).replace(cr, nl)
+        end = data.rfind(nl) + 1
+        piece, carry = data[:end], data[end:] + (cr if held else data[:0])
+        if data.find(nl) > MAX_LINE:                # only a carried line can be this long
+            _too_long(number)
+        if len(carry) > MAX_LINE:
+            _too_long(number + piece.count(nl))
+        if piece:
+            yield number, _decoded(piece, number)
+            number += piece.count(nl)
+    if carry:                                       # the last line, without a line end
+        yield number, _decoded(carry.replace(cr, nl), number)
+
+
+def _blocks(source):
+    """Successive blocks of at most _BLOCK characters or bytes of text, bytes or a file."""
+    if isinstance(source, (str, bytes, bytearray, memoryview)):
+        data = source if isinstance(source, (str, bytes)) else bytes(source)
+        for start in range(0, len(data), _BLOCK):
+            yield data[start:start + _BLOCK]
         return
+    read = getattr(source, "read1", None) or source.read
+    while block := read(_BLOCK):
+        yield block
+
+
+def _decoded(piece, number):
+    if isinstance(piece, str):
+        return piece
+    try:
+        return piece.decode("utf-8")
+    except UnicodeDecodeError as e:
+        number += piece.count(b"\n", 0, e.start)
+        raise RefnumError(f"input line {number}: not UTF-8 text") from None
+
+
+def _too_long(number):
+    raise RefnumError(f"input line {number}: longer than {MAX_LINE:,} characters (no line end?)")
+
+
+def numbered_lines(source, first=1):
+    """``(line number, line)`` of each line of ``source`` (as :func:`pieces` reads it), without its end."""
+    for number, text in pieces(source, first):
+        yield from _lines_of(number, text)
+
+
+def _lines_of(first, piece):
+    lines = piece.split("\n")
+    if piece.endswith("\n"):
+        lines.pop()
+    return enumerate(lines, first)
+
+
+def _read(source, first, limits, widths, what, layout):
+    """Skip blank and ``#`` lines; check every other line's hex, field count, ranges and widths.
+
+    Each failure is a RefnumError naming the input line.  A piece of plain input
+    (every line exactly the expected hex fields, all in range) is read in bulk;
+    any other piece goes line by line, which is also what finds and names a bad
+    line.
+    """
+    for number, text in pieces(source, first):
+        rows = _plain_rows(number, text, limits, widths)
+        yield from (_checked_rows(number, text, limits, widths, what, layout) if rows is None else rows)
+
+
+def _checked_rows(first, text, limits, widths, what, layout):
     match, expected = _HEX_LINE.match, len(limits)
-    for number, line in enumerate(text.splitlines(keepends=True), 1):
+    for number, line in _lines_of(first, text):
         if not match(line):
             stripped = line.strip()
             if not stripped or stripped.startswith("#"):
@@ -124,32 +211,36 @@ def _read(lines, limits, what, layout):
         if len(fields) != expected:
             raise RefnumError(f"input line {number}: expected {what}, got {len(fields)}")
         codes = [int(f, 16) for f in fields]
-        for code, limit in zip(codes, limits):
+        for column, (code, limit) in enumerate(zip(codes, limits)):
             if code >= limit:
-                column = next(i for i, (c, lim) in enumerate(zip(codes, limits)) if c >= lim)
-                raise RefnumError(f"input line {number}: {codes[column]:X} is out of range for "
+                raise RefnumError(f"input line {number}: {_shorten(f'{code:X}')} is out of range for "
                                   f"{layout.describe_column(column)}")
+        for column, (field, width) in enumerate(zip(fields, widths)):
+            if len(field) != width:
+                raise RefnumError(f"input line {number}: field {column + 1} ({ascii(_shorten(field))}) has"
+                                  f" {plural(len(field), 'hex digit')}, expected {width} for"
+                                  f" {layout.describe_column(column)}")
         yield number, codes
 
 
 @functools.lru_cache(maxsize=None)
-def _plain_input(nfields):
-    """Whole input of lines holding exactly ``nfields`` hex fields, nothing else."""
-    line = r"[0-9A-Fa-f]+" + r"[ \t]+[0-9A-Fa-f]+" * (nfields - 1) + r"[ \t]*"
-    return re.compile(rf"(?:{line}\r?\n)*(?:{line})?")
+def _plain_input(widths):
+    """Lines holding exactly one hex field of each width, nothing else."""
+    line = r"[ \t]+".join(f"[0-9A-Fa-f]{{{w}}}" for w in widths) + r"[ \t]*"
+    return re.compile(rf"(?:{line}\n)*(?:{line})?")
 
 
-def _plain_rows(text, limits):
-    """``(line number, codes)`` rows of plain input in one pass, or None if the input is not plain."""
+def _plain_rows(first, text, limits, widths):
+    """``(line number, codes)`` rows of a plain piece in one pass, or None if the piece is not plain."""
     n = len(limits)
-    if not _plain_input(n).fullmatch(text):
+    if not _plain_input(widths).fullmatch(text):
         return None
     fields = text.split()
     codes = list(map(int, fields, itertools.repeat(16, len(fields))))
     for column, limit in enumerate(limits):
         if codes and max(codes[column::n]) >= limit:
             return None
-    return enumerate(zip(*[iter(codes)] * n), 1)
+    return enumerate(zip(*[iter(codes)] * n), first)
 
 
 def plural(n, what):

@@ -34,17 +34,24 @@ separate archives whose arrays concatenate.
 
 from __future__ import annotations
 
+import array
 import ast
+import contextlib
 import io
 import json
+import lzma
 import re
+import shutil
+import sys
+import tempfile
 import zipfile
+import zlib
 from operator import itemgetter
 from typing import NamedTuple
 
 from ..errors import RefnumError
 from ..values import Value
-from .lines import IEEE_FLAGS, plural, read_vectors
+from .lines import IEEE_FLAGS, numbered_lines, plural, read_vectors
 
 KINDS = ("tv", "memh", "jsonl", "npz")
 EXTENSIONS = {"tv": ".tv", "memh": ".memh", "jsonl": ".jsonl", "npz": ".npz"}
@@ -330,12 +337,16 @@ _WRITERS = {"tv": _encode_tv, "memh": _encode_memh, "jsonl": _encode_jsonl, "npz
 # -- reading -----------------------------------------------------------------------
 
 def decode(kind, data, layout):
-    """``(location, operands, result, flags)`` of each case in ``data`` (bytes or text).
+    """``(location, operands, result, flags)`` of each case in ``data``, case by case.
 
+    ``data`` is bytes, text, or a readable file (binary; text for the text kinds),
+    read as it arrives in bounded pieces (:func:`~refnum.vectors.lines.pieces`;
+    npz reads its arrays in bounded blocks, from a seekable file, or from a
+    temporary copy of a pipe), so memory stays bounded whatever the input's size.
     ``location`` names the case for messages: ``"line 12"`` in the text kinds,
     ``"record 11"`` (0-based) in npz.  Intermediate columns are accepted and
     skipped.  Malformed input raises a one-line RefnumError naming the line or
-    record.
+    record; the cases before it have been yielded.
     """
     try:
         reader = _READERS[kind]
@@ -344,19 +355,9 @@ def decode(kind, data, layout):
     return reader(data, layout)
 
 
-def _text(data):
-    if isinstance(data, str):
-        return data
-    try:
-        return bytes(data).decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = bytes(data)[:e.start].count(b"\n") + 1
-        raise RefnumError(f"input line {line}: not UTF-8 text") from None
-
-
 def _decode_tv(data, layout):
     n = layout.noperands
-    for number, codes in read_vectors(_text(data), layout):
+    for number, codes in read_vectors(data, layout):
         yield f"line {number}", tuple(codes[:n]), codes[n], codes[n + 1]
 
 
@@ -368,7 +369,7 @@ def _decode_memh(data, layout):
     plain, extended = _MemhWord(layout, False), _MemhWord(layout, True)
     n = layout.noperands
     declared, word = {}, None
-    for number, line in enumerate(_text(data).splitlines(), 1):
+    for number, line in numbered_lines(data):
         body, _, comment = line.partition("//")
         body = body.strip()
         if not body:
@@ -418,12 +419,12 @@ def _decode_jsonl(data, layout):
     limits = layout.limits + (layout.result_limit, IEEE_FLAGS + 1)
     widths = layout.widths + (layout.result_width, 2)
     what = [layout.describe_column(i) for i in range(len(keys))]
-    for number, line in enumerate(_text(data).splitlines(), 1):
+    for number, line in numbered_lines(data):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):   # RecursionError: brackets nested beyond the parser's depth
             record = None
         if not isinstance(record, dict):
             raise RefnumError(f"input line {number}: not a JSON object ({ascii(_shorten(line.strip()))})")
@@ -446,82 +447,134 @@ def _decode_jsonl(data, layout):
 
 
 _HEX_DIGITS = re.compile(r"[0-9A-Fa-f]+", re.ASCII)
+_NPZ_BLOCK = 1 << 16                    # records read from each array at a time
+_ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2",
+                zipfile.ZIP_LZMA: "lzma"}   # APPNOTE 4.4.5 methods 0, 8, 12, 14: those zipfile reads
+_ZIP_FAULTS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOFError, RuntimeError,
+               NotImplementedError)     # corrupt or truncated data, bad checksums, other features
 
 
 def _decode_npz(data, layout):
-    if isinstance(data, str):
-        raise RefnumError("npz input is binary; read it as bytes")
-    names = operand_names(layout)
-    keys = names + ("result", "flags")
+    keys = operand_names(layout) + ("result", "flags")
     limits = layout.limits + (layout.result_limit, IEEE_FLAGS + 1)
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
-        members = set(archive.namelist())
-    except (zipfile.BadZipFile, ValueError, EOFError) as e:
-        raise RefnumError(f"npz input is not a zip archive ({e})") from None
-    columns = []
-    for key in keys:
-        member = key + ".npy"
-        if member not in members:
-            raise RefnumError(f"npz has no array {member!r} (this function's arrays: "
-                              f"{', '.join(k + '.npy' for k in keys)})")
+    with _seekable(data) as file:
         try:
-            raw = archive.read(member)
-        except (zipfile.BadZipFile, OSError, EOFError) as e:
-            raise RefnumError(f"npz member {member!r} cannot be read ({e})") from None
-        columns.append(read_npy(raw, member))
-    lengths = {len(c) for c in columns}
-    if len(lengths) > 1:
-        raise RefnumError("npz arrays differ in length: " + ", ".join(
-            f"{k} {len(c)}" for k, c in zip(keys, columns)))
-    for column, (key, values, limit) in enumerate(zip(keys, columns, limits)):
-        if values and max(values) >= limit:
+            archive = zipfile.ZipFile(file)
+        except (zipfile.BadZipFile, ValueError, EOFError, OSError) as e:
+            raise RefnumError(f"npz input is not a zip archive ({e})") from None
+        with archive:
+            columns = [_NpyColumn(archive, key + ".npy", keys) for key in keys]
+            lengths = {c.count for c in columns}
+            if len(lengths) > 1:
+                raise RefnumError("npz arrays differ in length: " + ", ".join(
+                    f"{k} {c.count}" for k, c in zip(keys, columns)))
+            n, count = layout.noperands, lengths.pop()
+            for start in range(0, count, _NPZ_BLOCK):
+                size = min(_NPZ_BLOCK, count - start)
+                values = [c.read(start, size, limit, layout.describe_column(i))
+                          for i, (c, limit) in enumerate(zip(columns, limits))]
+                for record, codes in enumerate(zip(*values), start):
+                    yield f"record {record}", codes[:n], codes[n], codes[n + 1]
+
+
+@contextlib.contextmanager
+def _seekable(data):
+    """The archive as a seekable binary file (a zip keeps its directory at its end): bytes in
+    memory, the file itself, or a temporary copy of a pipe."""
+    if isinstance(data, (str, io.TextIOBase)):
+        raise RefnumError("npz input is binary; read it as bytes")
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        yield io.BytesIO(data)
+    elif data.seekable():
+        yield data
+    else:
+        with tempfile.TemporaryFile() as copy:
+            shutil.copyfileobj(data, copy)
+            copy.seek(0)
+            yield copy
+
+
+class _NpyColumn:
+    """One array of an npz archive, a 1-D unsigned-integer ``.npy`` file (format 1.0, 2.0, 3.0),
+    read in blocks; every fault of the member is a RefnumError naming it."""
+
+    def __init__(self, archive, member, keys):
+        self.member = member
+        try:
+            info = archive.getinfo(member)
+        except KeyError:
+            raise RefnumError(f"npz has no array {member!r} (this function's arrays: "
+                              f"{', '.join(k + '.npy' for k in keys)})") from None
+        if info.flag_bits & 1:
+            self.fail("is encrypted (npz arrays are read unencrypted)")
+        if info.compress_type not in _ZIP_METHODS:
+            self.fail(f"compression method {info.compress_type} is not supported"
+                      f" ({', '.join(f'{code} {name}' for code, name in _ZIP_METHODS.items())} are)")
+        self.stream = self._guard(archive.open, info)
+        size, self.width, self.order, self.count = self._header()
+        if info.file_size - size != self.count * self.width:
+            self.fail(f"holds {info.file_size - size} data bytes, expected {self.count * self.width}"
+                      f" ({self.count} values of {self.width} bytes)")
+        self.array = _ARRAY_TYPES[self.width]
+
+    def fail(self, problem):
+        raise RefnumError(f"npz member {self.member!r}: {problem}")
+
+    def _guard(self, action, *args):
+        try:
+            return action(*args)
+        except _ZIP_FAULTS as e:
+            raise RefnumError(f"npz member {self.member!r} cannot be read ({e})") from None
+
+    def _bytes(self, size):
+        return self._guard(self.stream.read, size)
+
+    def _header(self):
+        """(header bytes, value width, byte order, value count) of the .npy header."""
+        lead = self._bytes(10)
+        if lead[:6] != b"\x93NUMPY" or len(lead) < 10:
+            self.fail("not a .npy array (no \\x93NUMPY magic)")
+        major = lead[6]
+        if major == 1:
+            size, start = int.from_bytes(lead[8:10], "little"), 10
+        elif major in (2, 3):
+            size, start = int.from_bytes(lead[8:10] + self._bytes(2), "little"), 12
+        else:
+            self.fail(f".npy format version {major}.{lead[7]} is not supported (1.0, 2.0, 3.0 are)")
+        raw = self._bytes(size) if size <= 1 << 20 else b""
+        if len(raw) != size:
+            self.fail("truncated .npy header")
+        try:
+            header = ast.literal_eval(raw.decode("utf-8" if major == 3 else "latin-1"))
+        except (ValueError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError):
+            self.fail("malformed .npy header")
+        if not isinstance(header, dict) or {"descr", "fortran_order", "shape"} - header.keys():
+            self.fail("malformed .npy header (needs descr, fortran_order, shape)")
+        descr, shape = header["descr"], header["shape"]
+        m = _NPY_DESCR.fullmatch(descr) if isinstance(descr, str) else None
+        if not m or (m[1] == "|" and m[2] != "1"):
+            self.fail(f"array type {_shorten(repr(descr))} is not an unsigned integer type (<u1 <u2 <u4 <u8)")
+        if not (isinstance(shape, tuple) and len(shape) == 1 and type(shape[0]) is int and shape[0] >= 0):
+            self.fail(f"shape {_shorten(repr(shape))} is not one-dimensional")    # (True,) is no shape
+        return start + size, int(m[2]), "big" if m[1] == ">" else "little", shape[0]
+
+    def read(self, start, size, limit, column):
+        """The values of records ``start`` .. ``start + size - 1``, each checked below ``limit``."""
+        data = self._bytes(size * self.width)       # the last block's read checks the member's CRC
+        if len(data) != size * self.width:
+            self.fail(f"ends at record {start + len(data) // self.width}, before its last value")
+        values = array.array(self.array, data)
+        if self.order != sys.byteorder:
+            values.byteswap()
+        if max(values) >= limit:
             record = next(i for i, v in enumerate(values) if v >= limit)
-            raise RefnumError(f"npz record {record}: {key} = {values[record]:X} is out of range for "
-                              f"{layout.describe_column(column)}")
-    n = layout.noperands
-    for record, codes in enumerate(zip(*columns)):
-        yield f"record {record}", codes[:n], codes[n], codes[n + 1]
+            raise RefnumError(f"npz record {start + record}: {self.member[:-4]} = {values[record]:X}"
+                              f" is out of range for {column}")
+        return values
 
 
 _NPY_DESCR = re.compile(r"([<>|])u([1248])")
-
-
-def read_npy(raw, member="array"):
-    """The values of a 1-D unsigned-integer ``.npy`` file (format versions 1.0, 2.0, 3.0)."""
-    def fail(problem):
-        raise RefnumError(f"npz member {member!r}: {problem}")
-    if raw[:6] != b"\x93NUMPY" or len(raw) < 10:
-        fail("not a .npy array (no \\x93NUMPY magic)")
-    major = raw[6]
-    if major == 1:
-        size, start = int.from_bytes(raw[8:10], "little"), 10
-    elif major in (2, 3) and len(raw) >= 12:
-        size, start = int.from_bytes(raw[8:12], "little"), 12
-    else:
-        fail(f".npy format version {major}.{raw[7]} is not supported (1.0, 2.0, 3.0 are)")
-    if start + size > len(raw) or size > 1 << 20:
-        fail("truncated .npy header")
-    try:
-        header = ast.literal_eval(raw[start:start + size].decode("utf-8" if major == 3 else "latin-1"))
-    except (ValueError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError):
-        fail("malformed .npy header")
-    if not isinstance(header, dict) or {"descr", "fortran_order", "shape"} - header.keys():
-        fail("malformed .npy header (needs descr, fortran_order, shape)")
-    descr, shape = header["descr"], header["shape"]
-    m = _NPY_DESCR.fullmatch(descr) if isinstance(descr, str) else None
-    if not m or (m[1] == "|" and m[2] != "1"):
-        fail(f"array type {descr!r} is not an unsigned integer type (<u1 <u2 <u4 <u8)")
-    if not (isinstance(shape, tuple) and len(shape) == 1 and isinstance(shape[0], int) and shape[0] >= 0):
-        fail(f"shape {shape!r} is not one-dimensional")
-    width = int(m[2])
-    body = raw[start + size:]
-    if len(body) != shape[0] * width:
-        fail(f"holds {len(body)} data bytes, expected {shape[0] * width} ({shape[0]} values of {width} bytes)")
-    order = "big" if m[1] == ">" else "little"
-    if width == 1:
-        return tuple(body)
-    return tuple(int.from_bytes(body[i:i + width], order) for i in range(0, len(body), width))
+_ARRAY_TYPES = {array.array(code).itemsize: code for code in "QLIHB"}
 
 
 def _shorten(text, limit=40):
