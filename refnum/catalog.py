@@ -94,7 +94,9 @@ def lookup(name):
     >>> lookup("float8_e4m3fn").name, lookup("p3109_k8p4se").bias, lookup("i32").width
     ('e4m3', 8, 32)
     """
-    key = name.strip().lower()
+    from .arguments import text                       # arguments names formats through lookup
+
+    key = text("name", name, "a format name such as 'e4m3'").strip().lower()
     fmt = _lookup(key)
     if fmt is None:
         raise RefnumError(_unknown_message(name))

@@ -59,7 +59,10 @@ class Value:
     @classmethod
     def from_fraction(cls, q, sign_of_zero=0):
         """The exact value of a rational; den is reduced to its odd part."""
-        q = Fraction(q)
+        try:
+            q = Fraction(q)
+        except (TypeError, ValueError):
+            raise _wrong_type("q", q, "a rational number (int, Fraction or a string like '1/3')") from None
         if q == 0:
             return cls.zero(sign_of_zero)
         num, den = abs(q.numerator), q.denominator
@@ -141,6 +144,8 @@ class Value:
 
 def exact_decimal(q):
     """The exact decimal expansion of a nonnegative rational, or ``n/d`` if none exists."""
+    if not isinstance(q, (int, Fraction)) or isinstance(q, bool):
+        raise _wrong_type("q", q, "a nonnegative int or Fraction")
     num, den = q.numerator, q.denominator
     d = den
     twos = fives = 0
@@ -192,6 +197,8 @@ def parse(text):
     >>> str(parse("0.1")), parse("0x1.8p-3").to_fraction(), str(parse("-0"))
     ('0.1', Fraction(3, 16), '-0')
     """
+    if not isinstance(text, str):
+        raise _wrong_type("text", text, "a string")
     s = text.strip()
     low = s.lower()
     if low in _SPECIAL:
@@ -219,6 +226,12 @@ def parse(text):
         q = Fraction(_int_of_digits(num), _int_of_digits(den))
         return Value.from_fraction(-q if negative else q, sign_of_zero=int(negative))
     raise ValueError(f"not a number: {text!r}")
+
+
+def _wrong_type(argument, value, wanted):
+    from .arguments import wrong_type              # arguments builds on this module
+
+    return wrong_type(argument, value, wanted)
 
 
 def _int_of_digits(digits):
