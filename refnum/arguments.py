@@ -22,6 +22,7 @@ their formats and context once, when they are bound, and not each code.
 
 from __future__ import annotations
 
+from .catalog import lookup
 from .context import Context
 from .errors import ArgumentTypeError, RefnumError
 from .formats import FixedFormat, FloatFormat, ScaledFormat
@@ -63,8 +64,6 @@ def text(argument, value, wanted="a string"):
 def format_of(value, argument="fmt"):
     """A format object, or the format a catalogue name stands for."""
     if isinstance(value, str):
-        from .catalog import lookup                  # catalog checks its own argument with text()
-
         return lookup(value)
     if not isinstance(value, FORMAT_TYPES):
         raise wrong_type(argument, value, "a format or a format name such as 'e4m3'")

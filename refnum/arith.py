@@ -500,12 +500,17 @@ def compute(name, codes, fmt, ctx=DEFAULT, *, out=None, rand=0):
 def _format_key(fmt, argument="fmt"):
     """``fmt`` (a format, a name, a sequence of them, or None for ``out``) as a cache key, its
     type checked here and its names looked up on a cache miss."""
+    if type(fmt) is str or (fmt is None and argument == "out"):
+        return fmt
     if isinstance(fmt, (list, tuple)) and argument == "fmt":
         return tuple(_format_key(f) for f in fmt)
-    if not (isinstance(fmt, (str,) + arguments.FORMAT_TYPES) or (fmt is None and argument == "out")):
+    if not isinstance(fmt, _FORMAT_OR_NAME):
         raise arguments.wrong_type(argument, fmt, "a format or a format name such as 'e4m3'"
                                    + (" (or a sequence of them, one per operand)" if argument == "fmt" else ""))
     return fmt
+
+
+_FORMAT_OR_NAME = (str,) + arguments.FORMAT_TYPES
 
 
 def _checked_codes(name, codes, formats):
@@ -514,10 +519,12 @@ def _checked_codes(name, codes, formats):
         raise arguments.wrong_type("codes", codes, "a sequence of operand codes")
     if len(codes) != len(formats):
         raise RefnumError(f"{name} takes {len(formats)} operands, got {len(codes)}")
-    codes = [arguments.code(c, f"operand {i}") for i, c in enumerate(codes, 1)]
     for c, f in zip(codes, formats):
-        if not 0 <= c < f.ncodes:
-            f.check_code(c)
+        if type(c) is not int or not 0 <= c < f.ncodes:      # the common case passes at once
+            codes = [arguments.code(c, f"operand {i}") for i, c in enumerate(codes, 1)]
+            for c, f in zip(codes, formats):
+                f.check_code(c)
+            return codes
     return codes
 
 

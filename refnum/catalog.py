@@ -94,9 +94,11 @@ def lookup(name):
     >>> lookup("float8_e4m3fn").name, lookup("p3109_k8p4se").bias, lookup("i32").width
     ('e4m3', 8, 32)
     """
-    from .arguments import text                       # arguments names formats through lookup
+    if not isinstance(name, str):
+        from .arguments import wrong_type             # arguments builds on this module
 
-    key = text("name", name, "a format name such as 'e4m3'").strip().lower()
+        raise wrong_type("name", name, "a format name such as 'e4m3'")
+    key = name.strip().lower()
     fmt = _lookup(key)
     if fmt is None:
         raise RefnumError(_unknown_message(name))

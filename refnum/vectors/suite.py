@@ -298,7 +298,7 @@ def end_with_parent():
     threading.Thread(target=watch, name="refnum-end-with-parent", daemon=True).start()
 
 
-PARENT_POLL = 0.2                           # seconds between a worker's looks at its parent
+PARENT_POLL = 1                             # second between a worker's looks at its parent (no floats here)
 
 
 def _write_metadata(outdir, manifest, meta):
