@@ -22,23 +22,10 @@ their formats and context once, when they are bound, and not each code.
 
 from __future__ import annotations
 
-from .catalog import lookup
+from .catalog import FORMAT_TYPES, lookup
 from .context import Context
-from .errors import ArgumentTypeError, RefnumError
-from .formats import FixedFormat, FloatFormat, ScaledFormat
+from .errors import RefnumError, wrong_type
 from .values import Value
-
-FORMAT_TYPES = (FloatFormat, FixedFormat, ScaledFormat)
-
-
-def _shown(value):
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def wrong_type(argument, value, wanted):
-    """The error for ``argument`` holding ``value`` where ``wanted`` (words) is needed."""
-    return ArgumentTypeError(f"{argument} must be {wanted}, not {type(value).__name__} {_shown(value)}")
 
 
 def integer(argument, value, wanted="an integer"):

@@ -23,8 +23,10 @@ import functools
 import re
 from fractions import Fraction
 
-from .errors import RefnumError
+from .errors import RefnumError, wrong_type
 from .formats import FixedFormat, FloatFormat, ScaledFormat, p3109
+
+FORMAT_TYPES = (FloatFormat, FixedFormat, ScaledFormat)
 
 IEEE = "IEEE 754-2019 §3.6 (binary interchange formats)"
 OFP8 = "OCP 8-bit Floating Point Specification (OFP8) v1.0 §5"
@@ -95,8 +97,6 @@ def lookup(name):
     ('e4m3', 8, 32)
     """
     if not isinstance(name, str):
-        from .arguments import wrong_type             # arguments builds on this module
-
         raise wrong_type("name", name, "a format name such as 'e4m3'")
     key = name.strip().lower()
     fmt = _lookup(key)
@@ -165,6 +165,8 @@ def aliases_of(name):
 
 def short_name(fmt):
     """The TestFloat-style short name where one exists (f16, f32, i32 ...), else the name."""
+    if not isinstance(fmt, FORMAT_TYPES):
+        raise wrong_type("fmt", fmt, "a format (see lookup)")
     for short in ("f16", "f32", "f64", "f128", "bf16"):
         if ALIASES.get(short) == fmt.name:
             return short

@@ -14,3 +14,11 @@ class ArgumentTypeError(RefnumError, TypeError):
 
 class IntegrityError(RefnumError):
     """A vector folder that is not what its manifest says (``refnum manifest check``: exit 3)."""
+
+
+def wrong_type(argument, value, wanted):
+    """The :class:`ArgumentTypeError` for ``argument`` holding ``value`` where ``wanted`` (words) is
+    needed: ``code must be an integer code, not str '3C00'``."""
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return ArgumentTypeError(f"{argument} must be {wanted}, not {type(value).__name__} {shown}")

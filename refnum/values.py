@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from .errors import wrong_type
+
 FINITE, INF, NAN = "finite", "inf", "nan"
 
 
@@ -62,7 +64,7 @@ class Value:
         try:
             q = Fraction(q)
         except (TypeError, ValueError):
-            raise _wrong_type("q", q, "a rational number (int, Fraction or a string like '1/3')") from None
+            raise wrong_type("q", q, "a rational number (int, Fraction or a string like '1/3')") from None
         if q == 0:
             return cls.zero(sign_of_zero)
         num, den = abs(q.numerator), q.denominator
@@ -145,7 +147,7 @@ class Value:
 def exact_decimal(q):
     """The exact decimal expansion of a nonnegative rational, or ``n/d`` if none exists."""
     if not isinstance(q, (int, Fraction)) or isinstance(q, bool):
-        raise _wrong_type("q", q, "a nonnegative int or Fraction")
+        raise wrong_type("q", q, "a nonnegative int or Fraction")
     num, den = q.numerator, q.denominator
     d = den
     twos = fives = 0
@@ -198,7 +200,7 @@ def parse(text):
     ('0.1', Fraction(3, 16), '-0')
     """
     if not isinstance(text, str):
-        raise _wrong_type("text", text, "a string")
+        raise wrong_type("text", text, "a string")
     s = text.strip()
     low = s.lower()
     if low in _SPECIAL:
@@ -226,12 +228,6 @@ def parse(text):
         q = Fraction(_int_of_digits(num), _int_of_digits(den))
         return Value.from_fraction(-q if negative else q, sign_of_zero=int(negative))
     raise ValueError(f"not a number: {text!r}")
-
-
-def _wrong_type(argument, value, wanted):
-    from .arguments import wrong_type              # arguments builds on this module
-
-    return wrong_type(argument, value, wanted)
 
 
 def _int_of_digits(digits):

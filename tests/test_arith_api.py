@@ -17,6 +17,7 @@ from fractions import Fraction
 import pytest
 
 from refnum import Context, RefnumError, Value, arith, convert, decode, exact, from_value, lookup, project
+from refnum.catalog import short_name
 from refnum.values import exact_decimal, parse
 from refnum.vectors.cases import operand_patterns, operand_tuples
 
@@ -103,6 +104,7 @@ def test_the_random_integer_of_stochastic_rounding_is_range_checked_everywhere(c
     (lambda: Value.from_fraction(None), "q must be a rational number"),
     (lambda: parse(None), "text must be a string"),
     (lambda: exact_decimal("1"), "q must be a nonnegative int or Fraction"),
+    (lambda: short_name("f16"), "fmt must be a format"),
 ], ids=lambda x: x if isinstance(x, str) else "")
 def test_wrong_argument_types_name_the_argument(call, argument):
     """A wrong type is refnum's error, also a TypeError, naming the argument: never an
