@@ -266,3 +266,25 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
             except OSError:
                 pass
         parent.stdout.close()
+
+
+def test_shards_sharing_a_folder_keep_their_own_journals(tmp_path, monkeypatch):
+    """Shard 0 interrupted after its first file, shard 1 run to the end in the same folder:
+    shard 1 neither removes shard 0's journal nor its files, and shard 0 resumes."""
+    from refnum.vectors import suite
+
+    real, calls = suite.chunk_bytes, []
+
+    def interrupted(task):
+        calls.append(task[0].function)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(task)
+    monkeypatch.setattr(suite, "chunk_bytes", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_suite(tmp_path, TINY, shard=(0, 2))
+    monkeypatch.setattr(suite, "chunk_bytes", real)
+    write_suite(tmp_path, TINY, shard=(1, 2))
+    assert (tmp_path / ".refnum-journal.part-00000-of-00002.json").exists()
+    assert write_suite(tmp_path, TINY, shard=(0, 2)).outcome == (1, 1, 0, ())
+    assert check_manifest(tmp_path) == (4, [])
