@@ -97,6 +97,13 @@ TAMPERING = {
     "SHA256SUMS without the manifest's hash": (
         lambda d: (d / "SHA256SUMS").write_text("".join((d / "SHA256SUMS").read_text().splitlines(True)[:-1])),
         "SHA256SUMS does not list manifest.json"),
+    "SHA256SUMS with its last two lines swapped": (
+        lambda d: (d / "SHA256SUMS").write_text("".join(
+            (lambda lines: lines[:-2] + lines[:-3:-1])((d / "SHA256SUMS").read_text().splitlines(True)))),
+        "SHA256SUMS does not match manifest.json"),
+    "SHA256SUMS with a line appended": (
+        lambda d: open(d / "SHA256SUMS", "a").write("0" * 64 + "  extra.tv\n"),
+        "SHA256SUMS does not match manifest.json"),
     "symbolic link out of the folder": (lambda d: (d / "link.tv").symlink_to("/etc/hostname"),
                                         "link.tv: a symbolic link"),
     "function folder replaced by a link": (
@@ -104,6 +111,8 @@ TAMPERING = {
         "e2m1_add/rtz.tv: missing"),
     "partial file of a killed run": (lambda d: (d / "e2m1_add/.tmp-k3x9_q2zrtz.tv").write_bytes(b"0 0 0"),
                                      "e2m1_add/.tmp-k3x9_q2zrtz.tv: a partial file left by an interrupted run"),
+    "a name with a line break": (lambda d: (d / "two\nlines.tv").write_text(""),
+                                 "'two\\nlines.tv': not in the manifest (a foreign file)"),
     "journal of an interrupted run": (lambda d: (d / ".refnum-journal.json").write_text("{}"),
                                       ".refnum-journal.json: the journal of an interrupted run"),
 }

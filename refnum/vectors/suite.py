@@ -540,31 +540,33 @@ def check_manifest(outdir):
         for r in records:
             checked += 1
             problems += _check_file(outdir, r, present)
-    problems += [f"{path}: {_foreign(path, kind)}" for path, kind in sorted(present.items())
-                 if path not in accounted]
+    problems += [f"{path if path.isprintable() else ascii(path)}: {_foreign(path, kind)}"
+                 for path, kind in sorted(present.items()) if path not in accounted]
     return checked, problems
 
 
 def _check_sums(outdir, meta, records, present):
     """Problems of one SHA256SUMS: missing, disagreeing with its manifest's records, or listing
-    other hashes of the manifest and README than their bytes have."""
+    other hashes of the manifest and README than their bytes have.  It is read only as far as
+    the expected text goes (and a byte more), so a huge file costs no memory."""
     if present.get(meta.sums) != "file":
         return [f"{meta.sums} is missing"]
-    with open(os.path.join(outdir, meta.sums), encoding="utf-8", errors="replace") as f:
-        text = f.read()
-    listed = [tuple(line.split("  ", 1)) for line in text.splitlines()]
-    described = [line for line in listed if len(line) == 2 and line[1] in meta.hashed]
-    problems = []
-    for name in meta.hashed:
-        digest = next((d for d, n in described if n == name), None)
-        if present.get(name) != "file":
-            problems.append(f"{name}: missing")
-        elif digest is None:
+    described = [(file_sha256(os.path.join(outdir, n)), n) for n in meta.hashed if present.get(n) == "file"]
+    problems = [f"{n}: missing" for n in meta.hashed if present.get(n) != "file"]
+    vectors = sums_text([(r["sha256"], r["path"]) for r in records])
+    expected = (vectors + sums_text(described)).encode("utf-8")
+    with open(os.path.join(outdir, meta.sums), "rb") as f:
+        data = f.read(len(expected) + 1)
+    if data == expected:
+        return problems
+    text = data.decode("utf-8", errors="replace")
+    listed = dict(reversed(line.split("  ", 1)) for line in text.splitlines() if "  " in line)
+    for digest, name in described:
+        if name not in listed:
             problems.append(f"{meta.sums} does not list {name}")
-        elif digest != file_sha256(os.path.join(outdir, name)):
+        elif listed[name] != digest:
             problems.append(f"{name}: SHA-256 mismatch with {meta.sums} (changed since it was written)")
-    expected = sums_text([(r["sha256"], r["path"]) for r in records]) + sums_text(described)
-    if text != expected or [n for _, n in described] != list(meta.hashed):
+    if not text.startswith(vectors) or problems == [] or len(data) > len(expected):
         problems.append(f"{meta.sums} does not match {meta.manifest}")
     return problems
 
