@@ -427,12 +427,6 @@ def read_manifest(outdir, name):
     doc = _read_json(outdir, name)
     if not isinstance(doc, dict):
         raise IntegrityError(f"{name}: not a refnum manifest (a JSON object is expected)")
-    shard = doc.get("shard")
-    if not (isinstance(shard, dict) and _count(shard.get("index")) and _count(shard.get("of"))
-            and shard["index"] < shard["of"]):
-        raise IntegrityError(f"{name}: not a refnum manifest (no valid \"shard\" index and count)")
-    if doc.get("kind") not in outputs.KINDS:
-        raise IntegrityError(f"{name}: not a refnum manifest (\"kind\" is not one of {', '.join(outputs.KINDS)})")
     files = doc.get("files")
     if not isinstance(files, list):
         raise IntegrityError(f"{name}: not a refnum manifest (\"files\" is not a list)")
@@ -442,6 +436,12 @@ def read_manifest(outdir, name):
         if record["path"] in paths:
             raise IntegrityError(f"{name}: files[{number}]: {record['path']} is listed twice")
         paths.add(record["path"])
+    shard = doc.get("shard")
+    if not (isinstance(shard, dict) and _count(shard.get("index")) and _count(shard.get("of"))
+            and shard["index"] < shard["of"]):
+        raise IntegrityError(f"{name}: not a refnum manifest (no valid \"shard\" index and count)")
+    if doc.get("kind") not in outputs.KINDS:
+        raise IntegrityError(f"{name}: not a refnum manifest (\"kind\" is not one of {', '.join(outputs.KINDS)})")
     return doc
 
 
