@@ -215,7 +215,8 @@ def _build_parser():
                    help="rewrite every file, even those already complete (and write over a damaged manifest)")
     p = command("manifest", cmd_manifest, "check a vector folder's hashes, or join its shards")
     p.add_argument("action", choices=("check", "join"),
-                   help="check: re-hash every file (exit 3 on any mismatch); join: concatenate shard parts")
+                   help="check: re-hash every file, report every file the manifest does not list (exit 3 on"
+                        " any problem); join: check, then concatenate shard parts (exit 3 if one fails)")
     p.add_argument("dir", metavar="DIR")
     p = command("crosscheck", cmd_crosscheck, "compare refnum with a peer library (ml_dtypes, numpy, gfloat,"
                 " torch, softfloatpy); exit 1 on a disagreement no known difference explains")
