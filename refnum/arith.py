@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import isqrt
 
-from .catalog import lookup
+from . import arguments
 from .context import DEFAULT, Flag
-from .convert import decode
+from .convert import value_of
 from .errors import RefnumError
 from .formats import FixedFormat
 from .rounding import ilog2, project, quantize, rounder_for
@@ -335,7 +335,7 @@ def _sign_bit_operation(new_sign):
         if out is fmt and _sign_symmetric(fmt):
             sign = new_sign(*(1 if c & fmt.sign_bit else 0 for c in codes))
             return (codes[0] & ~fmt.sign_bit) | (fmt.sign_bit if sign else 0), 0
-        x, *rest = [decode(c, f, ctx) for c, f in zip(codes, formats)]
+        x, *rest = [value_of(c, f, ctx) for c, f in zip(codes, formats)]
         if any(v.kind is NAN and not _nan_has_sign(f) for v, f in zip(rest, formats[1:])):
             return project(Value.nan(), out, ctx, rand)     # P3109 wCopySign(x, NaN) = NaN
         sign = new_sign(x.sign, *(v.sign for v in rest))
@@ -464,7 +464,7 @@ OPERATIONS = dict((
 
 def operation(name):
     try:
-        return OPERATIONS[name]
+        return OPERATIONS[arguments.text("name", name, "an operation name such as 'add'")]
     except KeyError:
         raise RefnumError(f"unknown operation '{name}'; choose from {', '.join(OPERATIONS)}") from None
 
@@ -474,8 +474,8 @@ def operand_formats(fmt, arity):
     if isinstance(fmt, (list, tuple)):
         if len(fmt) != arity:
             raise RefnumError(f"{arity} operand formats expected, got {len(fmt)}")
-        return tuple(lookup(f) if isinstance(f, str) else f for f in fmt)
-    return ((lookup(fmt) if isinstance(fmt, str) else fmt),) * arity
+        return tuple(arguments.format_of(f) for f in fmt)
+    return (arguments.format_of(fmt),) * arity
 
 
 def compute(name, codes, fmt, ctx=DEFAULT, *, out=None, rand=0):
@@ -491,17 +491,41 @@ def compute(name, codes, fmt, ctx=DEFAULT, *, out=None, rand=0):
     >>> hex(code), flags
     ('0x48440000', 0)
     """
-    evaluate, formats = _bound(name, fmt if type(fmt) is not list else tuple(fmt), out, ctx)
-    _check_codes(name, codes, formats)
-    return evaluate(*codes, rand)
+    ctx = arguments.context(ctx)
+    evaluate, formats = _bound(arguments.text("name", name, "an operation name such as 'add'"),
+                               _format_key(fmt), _format_key(out, "out"), ctx)
+    return evaluate(*_checked_codes(name, codes, formats), arguments.rand(ctx, rand))
 
 
-def _check_codes(name, codes, formats):
+def _format_key(fmt, argument="fmt"):
+    """``fmt`` (a format, a name, a sequence of them, or None for ``out``) as a cache key, its
+    type checked here and its names looked up on a cache miss."""
+    if type(fmt) is str or (fmt is None and argument == "out"):
+        return fmt
+    if isinstance(fmt, (list, tuple)) and argument == "fmt":
+        return tuple(_format_key(f) for f in fmt)
+    if not isinstance(fmt, _FORMAT_OR_NAME):
+        raise arguments.wrong_type(argument, fmt, "a format or a format name such as 'e4m3'"
+                                   + (" (or a sequence of them, one per operand)" if argument == "fmt" else ""))
+    return fmt
+
+
+_FORMAT_OR_NAME = (str,) + arguments.FORMAT_TYPES
+
+
+def _checked_codes(name, codes, formats):
+    """The operand codes as ints, each in its format's range."""
+    if not isinstance(codes, (list, tuple)):
+        raise arguments.wrong_type("codes", codes, "a sequence of operand codes")
     if len(codes) != len(formats):
         raise RefnumError(f"{name} takes {len(formats)} operands, got {len(codes)}")
     for c, f in zip(codes, formats):
-        if not 0 <= c < f.ncodes:
-            f.check_code(c)
+        if type(c) is not int or not 0 <= c < f.ncodes:      # the common case passes at once
+            codes = [arguments.code(c, f"operand {i}") for i, c in enumerate(codes, 1)]
+            for c, f in zip(codes, formats):
+                f.check_code(c)
+            return codes
+    return codes
 
 
 @functools.lru_cache(maxsize=256)
@@ -520,19 +544,19 @@ def unrounded(name, codes, fmt, ctx=DEFAULT, *, out=None, rand=0):
     >>> str(value), flags
     ('1.00195407867431640625', 0)
     """
-    op = operation(name)
+    op, ctx = operation(name), arguments.context(ctx)
     step = getattr(op.evaluate, "unrounded", None)
     if step is None:
         return None
     formats = operand_formats(fmt, op.arity)
-    _check_codes(name, codes, formats)
-    return step([decode(c, f, ctx) for c, f in zip(codes, formats)], _result_format(out, formats), ctx, rand)
+    codes, rand = _checked_codes(name, codes, formats), arguments.rand(ctx, rand)
+    return step([value_of(c, f, ctx) for c, f in zip(codes, formats)], _result_format(out, formats), ctx, rand)
 
 
 def _result_format(out, formats):
     if out is None:
         return formats[0]
-    return lookup(out) if isinstance(out, str) else out
+    return arguments.format_of(out, "out")
 
 
 def _named(name):
@@ -565,7 +589,7 @@ def evaluator(name, formats, out, ctx=DEFAULT):
     to the projection step; every other case takes the operation's general path
     through decoded values.  Codes are not range-checked here.
     """
-    op = operation(name)
+    op, ctx = operation(name), arguments.context(ctx)
     formats = operand_formats(formats, op.arity)
     out = BOOL if op.boolean else _result_format(out, formats)
 
@@ -573,7 +597,7 @@ def evaluator(name, formats, out, ctx=DEFAULT):
         *codes, rand = args
         if op.on_codes:
             return op.evaluate(tuple(codes), formats, out, ctx, rand)
-        return op.evaluate([decode(c, f, ctx) for c, f in zip(codes, formats)], out, ctx, rand)
+        return op.evaluate([value_of(c, f, ctx) for c, f in zip(codes, formats)], out, ctx, rand)
 
     kernel = _KERNELS.get("add" if name == "sub" else name)
     if kernel is None or out.kind == "scaled" or any(f.kind == "scaled" for f in formats):

@@ -23,8 +23,10 @@ import functools
 import re
 from fractions import Fraction
 
-from .errors import RefnumError
+from .errors import RefnumError, wrong_type
 from .formats import FixedFormat, FloatFormat, ScaledFormat, p3109
+
+FORMAT_TYPES = (FloatFormat, FixedFormat, ScaledFormat)
 
 IEEE = "IEEE 754-2019 §3.6 (binary interchange formats)"
 OFP8 = "OCP 8-bit Floating Point Specification (OFP8) v1.0 §5"
@@ -94,6 +96,8 @@ def lookup(name):
     >>> lookup("float8_e4m3fn").name, lookup("p3109_k8p4se").bias, lookup("i32").width
     ('e4m3', 8, 32)
     """
+    if not isinstance(name, str):
+        raise wrong_type("name", name, "a format name such as 'e4m3'")
     key = name.strip().lower()
     fmt = _lookup(key)
     if fmt is None:
@@ -161,6 +165,8 @@ def aliases_of(name):
 
 def short_name(fmt):
     """The TestFloat-style short name where one exists (f16, f32, i32 ...), else the name."""
+    if not isinstance(fmt, FORMAT_TYPES):
+        raise wrong_type("fmt", fmt, "a format (see lookup)")
     for short in ("f16", "f32", "f64", "f128", "bf16"):
         if ALIASES.get(short) == fmt.name:
             return short

@@ -212,9 +212,12 @@ def _build_parser():
     p.add_argument("--out", default="vectors", metavar="DIR", help="output folder (default: vectors)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N", help="worker processes")
+    p.add_argument("--force", action="store_true",
+                   help="rewrite every file, even those already complete (and write over a damaged manifest)")
     p = command("manifest", cmd_manifest, "check a vector folder's hashes, or join its shards")
     p.add_argument("action", choices=("check", "join"),
-                   help="check: re-hash every file (exit 3 on any mismatch); join: concatenate shard parts")
+                   help="check: re-hash every file, report every file the manifest does not list (exit 3 on"
+                        " any problem); join: check, then concatenate shard parts (exit 3 if one fails)")
     p.add_argument("dir", metavar="DIR")
     p = command("crosscheck", cmd_crosscheck, "compare refnum with a peer library (ml_dtypes, numpy, gfloat,"
                 " torch, softfloatpy); exit 1 on a disagreement no known difference explains")
@@ -597,7 +600,11 @@ def _write_folder(args, entries, seed, description):
                                  progress=suite.stderr_progress if getattr(args, "progress", False)
                                  or sys.stderr.isatty() else None,
                                  description=description, command=command)
-    print(f"{manifest['total_files']} files, {manifest['total_cases']:,} cases, {manifest['total_bytes']:,} bytes"
+    done = manifest.outcome
+    for path in done.removed:
+        suite.stderr_progress(f"removed {path}, a partial file left by an interrupted run")
+    print(f"{manifest['total_files']} files ({done.written} written, {done.skipped} already complete,"
+          f" {done.repaired} repaired), {manifest['total_cases']:,} cases, {manifest['total_bytes']:,} bytes"
           f" in {args.out}")
     return EXIT_OK
 
@@ -683,13 +690,21 @@ def cmd_suite(args):
 
 
 def cmd_manifest(args):
+    """check: one line per problem, then the count; exit 3 on any.  A manifest that is not
+    refnum's (malformed, or naming a path outside the folder), and for join a part that fails
+    its check, is one line on stderr and exit 3 too."""
+    from .errors import IntegrityError
     from .vectors import suite
 
-    if args.action == "join":
-        manifest = suite.join_shards(args.dir)
-        print(f"joined {manifest['total_files']} files, {manifest['total_cases']:,} cases in {args.dir}")
-        return EXIT_OK
-    checked, problems = suite.check_manifest(args.dir)
+    try:
+        if args.action == "join":
+            manifest = suite.join_shards(args.dir)
+            print(f"joined {manifest['total_files']} files, {manifest['total_cases']:,} cases in {args.dir}")
+            return EXIT_OK
+        checked, problems = suite.check_manifest(args.dir)
+    except IntegrityError as err:
+        _fail(f"{args.dir}: {err}")
+        return EXIT_INTEGRITY
     for line in problems:
         print(line)
     print(f"{checked} files checked, {len(problems)} problems")

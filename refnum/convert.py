@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .catalog import lookup
+from . import arguments
 from .context import DEFAULT
 from .errors import RefnumError
 from .interop import float_parts, float_to_value
@@ -18,14 +18,17 @@ from .rounding import project, rounder_for
 from .values import Value, parse
 
 
-def as_format(fmt):
-    return lookup(fmt) if isinstance(fmt, str) else fmt
+def as_format(fmt, argument="fmt"):
+    return arguments.format_of(fmt, argument)
 
 
 def decode(code, fmt, ctx=DEFAULT):
     """The exact value of ``code`` in ``fmt``; subnormals read as zero under ``ctx.daz``."""
-    if type(fmt) is str:
-        fmt = lookup(fmt)
+    return value_of(arguments.code(code), as_format(fmt), arguments.context(ctx))
+
+
+def value_of(code, fmt, ctx):
+    """:func:`decode` of an int code of a format object, arguments unchecked: the core's own calls."""
     v = fmt.decode(code)
     if ctx.daz and fmt.kind == "float" and fmt.is_subnormal_code(code):
         return Value.zero(v.sign)
@@ -38,9 +41,8 @@ def convert(code, src, dst, ctx=DEFAULT, rand=0):
     >>> convert(0x3C01, "f16", "e4m3")          # 1 + 2**-10 rounds to 1.0, inexact
     (56, 1)
     """
-    src, dst = as_format(src), as_format(dst)
-    _check_rand(ctx, rand)
-    return project(decode(code, src, ctx), dst, ctx, rand)
+    src, dst, ctx = as_format(src, "src"), as_format(dst, "dst"), arguments.context(ctx)
+    return project(value_of(arguments.code(code), src, ctx), dst, ctx, arguments.rand(ctx, rand))
 
 
 def converter(src, dst, ctx=DEFAULT):
@@ -53,14 +55,14 @@ def converter(src, dst, ctx=DEFAULT):
     them (:func:`_deciding_bits`).  The random value is not range-checked here:
     callers validate their input.
     """
-    src, dst = as_format(src), as_format(dst)
+    src, dst, ctx = as_format(src, "src"), as_format(dst, "dst"), arguments.context(ctx)
     finite_parts = _no_parts if ctx.daz else src.finite_parts
     round_parts = rounder_for(dst)
 
     def convert_code(code, rand=0):
         parts = finite_parts(code)
         if parts is None:
-            return project(decode(code, src, ctx), dst, ctx, rand)
+            return project(value_of(code, src, ctx), dst, ctx, rand)
         return round_parts(dst, ctx, parts[0], parts[1], parts[2], 1, rand)
 
     shift = _deciding_bits(src, dst, ctx)
@@ -129,7 +131,7 @@ def exact(x):
     if isinstance(x, Value):
         return x
     if isinstance(x, bool):
-        raise RefnumError("a bool is not a number here")
+        raise arguments.wrong_type("x", x, "a number (a bool is not one here)")
     if isinstance(x, int):
         return Value.from_fraction(Fraction(x))
     if isinstance(x, Fraction):
@@ -141,7 +143,7 @@ def exact(x):
             return parse(x)
         except ValueError as err:
             raise RefnumError(str(err)) from None
-    raise RefnumError(f"cannot read {type(x).__name__} {x!r} as an exact number")
+    raise arguments.wrong_type("x", x, "an int, Fraction, float, numeric string or Value")
 
 
 def from_value(x, dst, ctx=DEFAULT, rand=0):
@@ -150,14 +152,9 @@ def from_value(x, dst, ctx=DEFAULT, rand=0):
     >>> from_value("0.1", "bf16")
     (15821, 1)
     """
-    _check_rand(ctx, rand)
-    if type(fmt := dst) is str:
-        fmt = lookup(dst)
+    fmt, ctx = as_format(dst, "dst"), arguments.context(ctx)
+    rand = arguments.rand(ctx, rand)
     if type(x) is float and (parts := float_parts(x)) is not None:     # the bulk path: no Value built
         return rounder_for(fmt)(fmt, ctx, parts[0], parts[1], parts[2], 1, rand)
     return project(exact(x), fmt, ctx, rand)
 
-
-def _check_rand(ctx, rand):
-    if ctx.rounding.startswith("sr-") and not 0 <= rand < (1 << ctx.sr_bits):
-        raise RefnumError(f"random value {rand} is out of range for {ctx.sr_bits} random bits")

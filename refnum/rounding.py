@@ -16,7 +16,8 @@ E4M3 464 -> 448, 465 -> overflow).
 
 from __future__ import annotations
 
-from .context import DEFAULT, Flag
+from . import arguments
+from .context import DEFAULT, Context, Flag
 from .errors import RefnumError
 from .values import FINITE, INF, NAN, Value
 
@@ -36,6 +37,10 @@ def project(value, fmt, ctx=DEFAULT, rand=0):
     >>> [hex(project(parse(x), e4m3)[0]) for x in ("464", "465", "-0.0009")]
     ['0x7e', '0x7e', '0x80']
     """
+    if not (type(value) is Value and type(ctx) is Context and type(rand) is int
+            and isinstance(fmt, arguments.FORMAT_TYPES)) or (rand < 0 or rand >> ctx.sr_bits):
+        value, fmt, ctx = arguments.value(value), arguments.format_of(fmt), arguments.context(ctx)
+        rand = arguments.rand(ctx, rand)
     if value.kind is FINITE and value.num:
         return round_finite(fmt, ctx, value.sign, value.num, value.exp, value.den, rand)
     while fmt.kind == "scaled":                   # zeros, Inf and NaN ignore a scale

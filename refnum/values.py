@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from .errors import wrong_type
+
 FINITE, INF, NAN = "finite", "inf", "nan"
 
 
@@ -59,7 +61,10 @@ class Value:
     @classmethod
     def from_fraction(cls, q, sign_of_zero=0):
         """The exact value of a rational; den is reduced to its odd part."""
-        q = Fraction(q)
+        try:
+            q = Fraction(q)
+        except (TypeError, ValueError):
+            raise wrong_type("q", q, "a rational number (int, Fraction or a string like '1/3')") from None
         if q == 0:
             return cls.zero(sign_of_zero)
         num, den = abs(q.numerator), q.denominator
@@ -141,6 +146,8 @@ class Value:
 
 def exact_decimal(q):
     """The exact decimal expansion of a nonnegative rational, or ``n/d`` if none exists."""
+    if not isinstance(q, (int, Fraction)) or isinstance(q, bool):
+        raise wrong_type("q", q, "a nonnegative int or Fraction")
     num, den = q.numerator, q.denominator
     d = den
     twos = fives = 0
@@ -192,6 +199,8 @@ def parse(text):
     >>> str(parse("0.1")), parse("0x1.8p-3").to_fraction(), str(parse("-0"))
     ('0.1', Fraction(3, 16), '-0')
     """
+    if not isinstance(text, str):
+        raise wrong_type("text", text, "a string")
     s = text.strip()
     low = s.lower()
     if low in _SPECIAL:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from fractions import Fraction
 
 import pytest
 
-from refnum import Context, RefnumError, arith, decode, lookup
+from refnum import Context, RefnumError, Value, arith, convert, decode, exact, from_value, lookup, project
+from refnum.catalog import short_name
+from refnum.values import exact_decimal, parse
 from refnum.vectors.cases import operand_patterns, operand_tuples
 
 SMALL = ("e4m3", "e5m2", "e4m3fnuz", "e2m1", "e3m2", "p3109_k8p3se", "p3109_k8p4uf", "e8m0", "i8", "q3.4")
@@ -52,6 +55,72 @@ def test_bad_calls_are_one_line_errors():
         arith.compute("mulAdd", (1, 1, 1), ("bf16", "f32"))
     with pytest.raises(RefnumError, match="unknown format"):
         arith.compute("add", (1, 1), "e4m4x")
+
+
+SR4 = Context(rounding="sr-a", sr_bits=4)
+
+
+@pytest.mark.parametrize("rand", [16, -1, 2**100])
+@pytest.mark.parametrize("call", [
+    lambda rand: arith.add(0x3C00, 1, "f16", ctx=SR4, rand=rand),
+    lambda rand: arith.compute("mulAdd", (0x3C00, 0x3C00, 1), "f16", SR4, rand=rand),
+    lambda rand: arith.unrounded("sqrt", (0x4000,), "f16", SR4, rand=rand),
+    lambda rand: convert(0x3C01, "f16", "e4m3", SR4, rand),
+    lambda rand: from_value("0.1", "e4m3", SR4, rand),
+    lambda rand: project(exact("0.1"), lookup("e4m3"), SR4, rand),
+], ids=["add", "compute", "unrounded", "convert", "from_value", "project"])
+def test_the_random_integer_of_stochastic_rounding_is_range_checked_everywhere(call, rand):
+    """P3109 v4.0 §4.7.4: R has sr_bits bits, 0 <= R < 2**N.  1 + 2**-24 (smallest
+    subnormal) in binary16: every R in 0..15 gives 0x3C00; R = 16 once gave 0x3C01."""
+    assert {arith.add(0x3C00, 1, "f16", ctx=SR4, rand=r)[0] for r in range(16)} == {0x3C00}
+    with pytest.raises(RefnumError, match=f"random value {rand} is out of range for 4 random bits"):
+        call(rand)
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda: convert(0, None, "e4m3"), "src must be a format"),
+    (lambda: convert(0x3C00, "f16", "e4m3", ctx="riscv"), "ctx must be a refnum.Context"),
+    (lambda: decode(0, 16), "fmt must be a format"),
+    (lambda: lookup(None), "name must be a format name"),
+    (lambda: convert("3C00", "f16", "e4m3"), "code must be an integer code, not str '3C00'"),
+    (lambda: convert(True, "f16", "e4m3"), "code must be an integer code, not bool"),
+    (lambda: convert(1, "f16", "e4m3", rand=True), "rand must be an integer, not bool"),
+    (lambda: from_value("1", "e4m3", ctx=None), "ctx must be a refnum.Context"),
+    (lambda: exact(None), "x must be an int, Fraction"),
+    (lambda: exact(True), "x must be a number"),
+    (lambda: arith.add(0x3C00, "1", "f16"), "operand 2 must be an integer code"),
+    (lambda: arith.add(0x3C00, 1, 16), "fmt must be a format"),
+    (lambda: arith.add(0x3C00, 1, {}), "fmt must be a format"),
+    (lambda: arith.add(0x3C00, 1, "f16", out=3), "out must be a format"),
+    (lambda: arith.add(0x3C00, 1, "f16", ctx="x86"), "ctx must be a refnum.Context"),
+    (lambda: arith.compute(["add"], (1, 2), "f16"), "name must be an operation name"),
+    (lambda: arith.compute("add", 5, "f16"), "codes must be a sequence"),
+    (lambda: arith.unrounded("add", (1, 2), "f16", "rne"), "ctx must be a refnum.Context"),
+    (lambda: arith.evaluator("add", ("f16", "f16"), None, "rne"), "ctx must be a refnum.Context"),
+    (lambda: arith.operation(None), "name must be an operation name"),
+    (lambda: project(None, lookup("e4m3")), "value must be a refnum.Value"),
+    (lambda: project(exact(1), lookup("e4m3"), 5), "ctx must be a refnum.Context"),
+    (lambda: project(exact(1), 8), "fmt must be a format"),
+    (lambda: Value.from_fraction(None), "q must be a rational number"),
+    (lambda: parse(None), "text must be a string"),
+    (lambda: exact_decimal("1"), "q must be a nonnegative int or Fraction"),
+    (lambda: short_name("f16"), "fmt must be a format"),
+], ids=lambda x: x if isinstance(x, str) else "")
+def test_wrong_argument_types_name_the_argument(call, argument):
+    """A wrong type is refnum's error, also a TypeError, naming the argument: never an
+    AttributeError or an unrelated TypeError from inside the core."""
+    with pytest.raises(RefnumError, match=re.escape(argument)) as caught:
+        call()
+    assert isinstance(caught.value, TypeError) or "out of range" in str(caught.value)
+
+
+def test_integer_types_with_index_are_codes():
+    """NumPy-style integers (anything with __index__, bools excepted) are codes."""
+    class Code:
+        def __index__(self):
+            return 0x3C00
+    assert convert(Code(), "f16", "e4m3") == convert(0x3C00, "f16", "e4m3")
+    assert arith.add(Code(), Code(), "f16") == arith.add(0x3C00, 0x3C00, "f16")
 
 
 # -- square roots into formats of every kind (the sticky argument) --------------------------

@@ -563,15 +563,18 @@ def test_suite_passes_out_and_seed_to_write_suite(monkeypatch, tmp_path):
     suite = pytest.importorskip("refnum.vectors.suite")
     calls = []
 
-    def record(outdir, entries, *, seed=1, **kw):
-        calls.append((outdir, seed, len(entries)))
-        return {"total_files": len(entries), "total_cases": 0, "total_bytes": 0}
+    def record(outdir, entries, *, seed=1, force=False, **kw):
+        calls.append((outdir, seed, len(entries), force))
+        manifest = suite.Manifest(total_files=len(entries), total_cases=0, total_bytes=0)
+        manifest.outcome = suite.Outcome(1, len(entries) - 3, 2, ())
+        return manifest
     monkeypatch.setattr(suite, "write_suite", record)
     rc, out, _ = cli("suite", "--out", tmp_path / "corpus", "--seed", "7")
-    assert rc == 0 and out.endswith(f"in {tmp_path / 'corpus'}\n")
-    assert cli("suite")[0] == 0
     n = len(__import__("refnum.vectors.plan", fromlist=["x"]).load_suite("corpus")[2])
-    assert calls == [(str(tmp_path / "corpus"), 7, n), ("vectors", 1, n)]
+    assert rc == 0 and out == (f"{n} files (1 written, {n - 3} already complete, 2 repaired), 0 cases, 0 bytes"
+                               f" in {tmp_path / 'corpus'}\n")
+    assert cli("suite")[0] == 0 and cli("suite", "--force")[0] == 0
+    assert calls == [(str(tmp_path / "corpus"), 7, n, False), ("vectors", 1, n, False), ("vectors", 1, n, True)]
 
 
 def test_suite_write_error_is_one_line(monkeypatch):
@@ -589,7 +592,8 @@ def test_gen_suite_folder_manifest_check_and_verify(tmp_path):
     suite_file.write_text('[[files]]\nfunction = ["e2m1_add", "e2m1_to_f32"]\nrounding = ["rne", "rtz"]\n')
     rc, out, err = cli("gen", "--suite", suite_file, "--out", tmp_path / "v", "--jobs", "2")
     # e2m1_add: 2 x 256 lines of 9 bytes; e2m1_to_f32: 2 x 16 lines of 14 bytes
-    assert (rc, out, err) == (0, f"4 files, 544 cases, 5,056 bytes in {tmp_path / 'v'}\n", "")
+    assert (rc, out, err) == (0, f"4 files (4 written, 0 already complete, 0 repaired), 544 cases, 5,056 bytes"
+                                 f" in {tmp_path / 'v'}\n", "")
     assert cli("manifest", "check", tmp_path / "v") == (0, "4 files checked, 0 problems\n", "")
     assert cli("verify", "e2m1_add", "--rounding", "rtz", tmp_path / "v/e2m1_add/rtz.tv")[:2] == (
         0, "256 passed, 0 failed\n")

@@ -2,8 +2,11 @@
 
 :func:`write_suite` writes every :class:`~refnum.vectors.plan.Entry` of a suite into a
 folder, one file each, in one output kind (:mod:`refnum.vectors.outputs`), then
-``manifest.json`` (every semantic parameter of every file, its case count, byte
-count and SHA-256) and ``SHA256SUMS`` (``sha256sum -c`` format).
+``README.md``, ``manifest.json`` (every semantic parameter of every file, its case
+count, byte count and SHA-256) and ``SHA256SUMS`` (``sha256sum -c`` format: the
+vector files, then README.md and manifest.json, so every byte of the folder is
+covered by a hash).  :func:`check_manifest` re-hashes all of it and accounts for
+every file of the folder.
 
 Determinism.  A file's bytes depend only on its entry, the seed and the refnum
 version: cases come from the canonical enumeration (:func:`refnum.vectors.plan.
@@ -16,10 +19,13 @@ and the shard's own ``manifest.part-<i>-of-<n>.json``; for the text kinds the pa
 a file, concatenated in order, are the file (:func:`join_shards` does that and checks
 every hash).  Each shard runs anywhere (a Slurm array task, a Dask or Ray task).
 
-Faults.  Every file is written to a temporary name in its folder and renamed, so an
-interrupted run leaves complete files only.  A journal (``.refnum-journal.json``)
-records each finished file; running again skips every file whose record matches the
-entry and whose bytes still hash to the recorded SHA-256 (``force`` rewrites all).
+Faults.  Every file is written to a temporary name in its folder (``.tmp-<random><name>``)
+and renamed, so an interrupted run leaves complete files only, plus, when it was killed
+(SIGKILL, power loss), the temporary file it was writing: the next run of the same files
+removes those first.  A journal (``.refnum-journal.json``) records each finished file;
+running again skips every file whose record matches the entry and whose bytes still hash
+to the recorded SHA-256 (``force`` rewrites all).  Worker processes end when their parent
+does (:func:`end_with_parent`).
 """
 
 from __future__ import annotations
@@ -30,19 +36,24 @@ import hashlib
 import itertools
 import json
 import os
+import posixpath
+import re
 import sys
 import tempfile
+import threading
+import time
+from typing import NamedTuple
 
 from .. import __version__
-from ..errors import RefnumError
+from ..errors import IntegrityError, RefnumError
 from . import outputs
 from .plan import enumerate_cases
 
 CHUNK = 1 << 14
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
-JOURNAL = ".refnum-journal.json"
 README = "README.md"
+TEMPORARY = ".tmp-"                         # files are written under .tmp-<random><name>, then renamed
 
 
 def part_suffix(shard):
@@ -156,33 +167,79 @@ def _in_order(pool, tasks, ahead):
 
 # -- writing -------------------------------------------------------------------------------
 
+class Metadata(NamedTuple):
+    """The files that describe one manifest's vector files (``suffix``: the shard's part suffix)."""
+
+    manifest: str
+    sums: str
+    journal: str
+    readme: str | None                      # a whole folder's README.md; a shard has none
+
+    @classmethod
+    def of(cls, suffix):
+        return cls(f"manifest{suffix}.json", SUMS + suffix, f".refnum-journal{suffix}.json",
+                   README if not suffix else None)
+
+    @property
+    def hashed(self):
+        """The metadata files ``SHA256SUMS`` lists after the vector files, in that order."""
+        return tuple(n for n in (self.readme, self.manifest) if n)
+
+
+class Outcome(NamedTuple):
+    """What one :func:`write_suite` did: files written anew, skipped as complete, rewritten because
+    they were damaged or missing, and the partial files of an interrupted run it removed."""
+
+    written: int
+    skipped: int
+    repaired: int
+    removed: tuple
+
+
+class Manifest(dict):
+    """The manifest (the JSON document, as a dict) and, as ``outcome``, the :class:`Outcome`."""
+
+    outcome = None
+
+
 def write_suite(outdir, entries, *, seed=1, kind="tv", intermediate=False, shard=(0, 1), jobs=1,
                 force=False, progress=None, description="", command=None):
-    """Write ``entries`` into ``outdir``; return the manifest (a dict)."""
+    """Write ``entries`` into ``outdir``; return the :class:`Manifest`.
+
+    First it removes the partial files an interrupted run of the same files left (temporary
+    names of SIGKILLed writes); then it skips every file its previous manifest or journal
+    records with the same semantics and whose bytes still hash to the record (``force``:
+    none, and a damaged manifest or journal is ignored instead of refused).
+    """
     outdir = os.fspath(outdir)
     if kind not in outputs.KINDS:
         raise RefnumError(f"unknown output format '{kind}'; choose from {', '.join(outputs.KINDS)}")
     shard = check_shard(shard)
+    meta = Metadata.of(part_suffix(shard))
     paths = [e.path(outputs.EXTENSIONS[kind]) + part_suffix(shard) for e in entries]
     duplicates = {p for p in paths if paths.count(p) > 1}
     if duplicates:
         raise RefnumError(f"two suite entries write the same file: {sorted(duplicates)[0]}")
     os.makedirs(outdir, exist_ok=True)
-    manifest_name = MANIFEST.replace(".json", part_suffix(shard) + ".json")
-    journal = {} if force else _journal(outdir, manifest_name)
+    removed = _remove_leftovers(outdir, paths + [n for n in meta if n])
+    previous, journaled = _recorded(outdir, meta, force)
+    journal = {} if force else {**previous, **journaled}
     plans = []                              # (path, spec, reusable record or None, (entry, lo, hi))
+    repaired = 0
     for entry, path in zip(entries, paths):
         total = len(enumerate_cases(entry, seed))
         lo, hi = shard_range(total, shard)
         spec = dict(entry.describe(), path=path, kind=kind, intermediate=intermediate, seed=seed,
                     shard={"index": shard[0], "of": shard[1], "cases": [lo, hi], "file_cases": total},
                     refnum_version=__version__)
-        record = _reusable(outdir, journal.get(path), spec)
+        known = journal.get(path) if _same_spec(journal.get(path), spec) else None
+        record = known if known and _intact(outdir, known) else None
+        repaired += bool(known) and record is None
         plans.append((path, spec, record, (entry, lo, hi)))
     work = [p for p in plans if p[2] is None]
     tasks = (t for _, _, _, (entry, lo, hi) in work for t in _tasks(entry, seed, kind, intermediate, lo, hi))
     several = sum(_chunk_count(kind, lo, hi) for _, _, _, (_, lo, hi) in work) > 1
-    pool = concurrent.futures.ProcessPoolExecutor(jobs) if jobs > 1 and several else None
+    pool = concurrent.futures.ProcessPoolExecutor(jobs, initializer=end_with_parent) if jobs > 1 and several else None
     records = []
     try:                                    # every file's chunks, computed in any order, used in order
         pieces = _in_order(pool, tasks, 4 * jobs)
@@ -192,75 +249,127 @@ def write_suite(outdir, entries, *, seed=1, kind="tv", intermediate=False, shard
                 digest, size = _write_pieces(os.path.join(outdir, path), chunks)
                 record = dict(spec, cases=hi - lo, bytes=size, sha256=digest)
                 journal[path] = record
-                _write_atomic(os.path.join(outdir, JOURNAL), _json_bytes({"manifest": manifest_name,
-                                                                          "files": journal}))
+                _write_atomic(os.path.join(outdir, meta.journal), _json_bytes({"manifest": meta.manifest,
+                                                                               "files": journal}))
             records.append(record)
             if progress:
                 progress(f"{number}/{len(plans)} files, {path}: {record['cases']:,} cases")
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
-    manifest = {
-        "refnum_version": __version__,
-        "description": description,
-        "generator": command or "refnum.vectors.suite.write_suite",
-        "seed": seed,
-        "kind": kind,
-        "intermediate": intermediate,
-        "shard": {"index": shard[0], "of": shard[1]},
-        "flags": {"0x01": "inexact", "0x02": "underflow", "0x04": "overflow", "0x08": "divide-by-zero",
-                  "0x10": "invalid"},
-        "files": records,
-        "total_files": len(records),
-        "total_cases": sum(r["cases"] for r in records),
-        "total_bytes": sum(r["bytes"] for r in records),
-    }
-    old = _listed_paths(outdir, manifest_name)
-    if shard[1] == 1:
-        _write_atomic(os.path.join(outdir, README), readme(manifest).encode("utf-8"))
-    _write_atomic(os.path.join(outdir, manifest_name), _json_bytes(manifest))
-    _write_atomic(os.path.join(outdir, SUMS + part_suffix(shard)), sums_text(records).encode())
-    for stale in old - set(paths):
+    manifest = Manifest(
+        refnum_version=__version__,
+        description=description,
+        generator=command or "refnum.vectors.suite.write_suite",
+        seed=seed,
+        kind=kind,
+        intermediate=intermediate,
+        shard={"index": shard[0], "of": shard[1]},
+        flags={"0x01": "inexact", "0x02": "underflow", "0x04": "overflow", "0x08": "divide-by-zero",
+               "0x10": "invalid"},
+        files=records,
+        total_files=len(records),
+        total_cases=sum(r["cases"] for r in records),
+        total_bytes=sum(r["bytes"] for r in records),
+    )
+    _write_metadata(outdir, manifest, meta)
+    for stale in set(previous) - set(paths):
         _remove(outdir, stale)
-    if os.path.exists(os.path.join(outdir, JOURNAL)):
-        os.remove(os.path.join(outdir, JOURNAL))
+    if os.path.exists(os.path.join(outdir, meta.journal)):
+        os.remove(os.path.join(outdir, meta.journal))
+    manifest.outcome = Outcome(len(work) - repaired, len(plans) - len(work), repaired, removed)
     return manifest
 
 
-def sums_text(records):
-    return "".join(f"{r['sha256']}  {r['path']}\n" for r in records)
+def end_with_parent():
+    """Worker initializer: end this worker process when its parent dies.
+
+    A worker that outlives a SIGKILLed ``refnum gen --jobs N`` would compute on, holding its
+    parent's standard output and error open, so whoever reads them never sees their end.
+    The worker watches ``os.getppid()``: on POSIX a process whose parent died is re-parented
+    (to init or a subreaper), and then it exits at once.
+    """
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL)
+        os._exit(1)
+    threading.Thread(target=watch, name="refnum-end-with-parent", daemon=True).start()
 
 
-def _reusable(outdir, record, spec):
-    """The journal's record when it describes the same file and the bytes still match."""
-    if not record or any(record.get(k) != v for k, v in spec.items()):
-        return None
-    full = os.path.join(outdir, spec["path"])
-    if not os.path.isfile(full) or file_sha256(full) != record.get("sha256"):
-        return None
-    return record
+PARENT_POLL = 1                             # second between a worker's looks at its parent (no floats here)
 
 
-def _journal(outdir, manifest_name):
-    """Records of finished files: an interrupted run's journal, else the previous manifest."""
-    for name in (JOURNAL, manifest_name):
+def _write_metadata(outdir, manifest, meta):
+    """README.md (a whole folder), the manifest, then SHA256SUMS, which lists them after the
+    vector files, so that the manifest's own bytes are covered by a hash."""
+    described = {meta.readme: readme(manifest).encode("utf-8")} if meta.readme else {}
+    described[meta.manifest] = _json_bytes(manifest)
+    for name, data in described.items():
+        _write_atomic(os.path.join(outdir, name), data)
+    lines = [(r["sha256"], r["path"]) for r in manifest["files"]]
+    lines += [(hashlib.sha256(data).hexdigest(), name) for name, data in described.items()]
+    _write_atomic(os.path.join(outdir, meta.sums), sums_text(lines).encode("ascii"))
+
+
+def sums_text(lines):
+    """``sha256sum -c`` input: one ``<hex digest>  <path>`` line per ``(digest, path)``."""
+    return "".join(f"{digest}  {path}\n" for digest, path in lines)
+
+
+def _same_spec(record, spec):
+    return bool(record) and all(record.get(k) == v for k, v in spec.items())
+
+
+def _intact(outdir, record):
+    """Whether the recorded file is there and its bytes still hash to the record."""
+    full = os.path.join(outdir, record["path"])
+    return os.path.isfile(full) and not os.path.islink(full) and file_sha256(full) == record["sha256"]
+
+
+def _recorded(outdir, meta, force):
+    """``(previous, journaled)``: the records, by path, of the previous manifest and of an
+    interrupted run's journal.  Either file that is not refnum's is an error (the folder holds
+    something else), or with ``force`` is ignored."""
+    found = []
+    for name, read in ((meta.manifest, manifest_records), (meta.journal, _journal_records)):
         try:
-            with open(os.path.join(outdir, name), encoding="utf-8") as f:
-                doc = json.load(f)
-        except (OSError, ValueError):
+            found.append({r["path"]: r for r in read(outdir, name)})
+        except IntegrityError as err:
+            if not force:
+                raise RefnumError(f"{outdir}: {err} (remove it, or rerun with --force to write over it)") from None
+            found.append({})
+    return tuple(found)
+
+
+def _remove_leftovers(outdir, paths):
+    """Remove the temporary files (``.tmp-<random><name>``) a killed run left for any of ``paths``;
+    the removed paths, sorted.  Other shards' files have other names, so shards may share a folder."""
+    wanted = {}
+    for path in paths:
+        folder, name = posixpath.split(path)
+        wanted.setdefault(folder, set()).add(name)
+    removed = []
+    for folder, names in wanted.items():
+        try:
+            candidates = os.listdir(os.path.join(outdir, folder))
+        except OSError:
             continue
-        if name == JOURNAL and doc.get("manifest") == manifest_name:
-            return dict(doc.get("files", {}))
-        if name == manifest_name:
-            return {r["path"]: r for r in doc.get("files", []) if isinstance(r, dict) and "path" in r}
-    return {}
+        for candidate in candidates:
+            full = os.path.join(outdir, folder, candidate)
+            if (candidate.startswith(TEMPORARY) and any(candidate.endswith(n) for n in names)
+                    and os.path.isfile(full) and not os.path.islink(full)):
+                os.remove(full)
+                removed.append(posixpath.join(folder, candidate))
+    return tuple(sorted(removed))
 
 
 def _write_pieces(path, pieces):
     """Stream byte pieces to a temporary file, then rename it to ``path``; (sha256, size)."""
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMPORARY, suffix=os.path.basename(path))
     digest, size = hashlib.sha256(), 0
     try:
         with os.fdopen(fd, "wb") as f:
@@ -285,14 +394,6 @@ def _json_bytes(doc):
     return (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode("utf-8")
 
 
-def _listed_paths(outdir, manifest_name):
-    try:
-        with open(os.path.join(outdir, manifest_name), encoding="utf-8") as f:
-            return {r["path"] for r in json.load(f).get("files", [])}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return set()
-
-
 def _remove(outdir, path):
     full = os.path.join(outdir, path)
     if os.path.isfile(full):
@@ -314,65 +415,251 @@ def stderr_progress(message):
     print(f"refnum: {message}", file=sys.stderr, flush=True)
 
 
+# -- reading manifests ---------------------------------------------------------------------------
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def read_manifest(outdir, name):
+    """The manifest document ``outdir/name``, checked to be one refnum writes (else an
+    :class:`~refnum.errors.IntegrityError` naming the first fault): ``files`` a list of
+    records, each with a path inside the folder, a byte and case count and a SHA-256."""
+    doc = _read_json(outdir, name)
+    if not isinstance(doc, dict):
+        raise IntegrityError(f"{name}: not a refnum manifest (a JSON object is expected)")
+    files = doc.get("files")
+    if not isinstance(files, list):
+        raise IntegrityError(f"{name}: not a refnum manifest (\"files\" is not a list)")
+    paths = set()
+    for number, record in enumerate(files):
+        _check_record(record, f"{name}: files[{number}]")
+        if record["path"] in paths:
+            raise IntegrityError(f"{name}: files[{number}]: {record['path']} is listed twice")
+        paths.add(record["path"])
+    shard = doc.get("shard")
+    if not (isinstance(shard, dict) and _count(shard.get("index")) and _count(shard.get("of"))
+            and shard["index"] < shard["of"]):
+        raise IntegrityError(f"{name}: not a refnum manifest (no valid \"shard\" index and count)")
+    if doc.get("kind") not in outputs.KINDS:
+        raise IntegrityError(f"{name}: not a refnum manifest (\"kind\" is not one of {', '.join(outputs.KINDS)})")
+    return doc
+
+
+def manifest_records(outdir, name):
+    """The checked records of manifest ``name``; none when there is no such file."""
+    if not os.path.lexists(os.path.join(outdir, name)):
+        return []
+    return read_manifest(outdir, name)["files"]
+
+
+def _journal_records(outdir, name):
+    if not os.path.lexists(os.path.join(outdir, name)):
+        return []
+    doc = _read_json(outdir, name)
+    if not (isinstance(doc, dict) and isinstance(doc.get("files"), dict)
+            and doc.get("manifest") == "manifest" + name[len(".refnum-journal"):]):
+        raise IntegrityError(f"{name}: not a refnum journal")
+    for path, record in doc["files"].items():
+        _check_record(record, f"{name}: {ascii(path)}")
+        if record["path"] != path:
+            raise IntegrityError(f"{name}: {ascii(path)} holds the record of {record['path']}")
+    return list(doc["files"].values())
+
+
+def _read_json(outdir, name):
+    full = os.path.join(outdir, name)
+    if os.path.islink(full) or not os.path.isfile(full):
+        raise IntegrityError(f"{name}: not a regular file")
+    try:
+        with open(full, encoding="utf-8") as f:
+            return json.load(f)
+    except (ValueError, RecursionError) as err:
+        raise IntegrityError(f"{name}: not JSON ({str(err).splitlines()[0][:80]})") from None
+
+
+def _check_record(record, where):
+    if not isinstance(record, dict):
+        raise IntegrityError(f"{where} is not a record (a JSON object)")
+    path = record.get("path")
+    if not isinstance(path, str):
+        raise IntegrityError(f"{where} has no path")
+    problem = path_problem(path)
+    if problem:
+        raise IntegrityError(f"{where}: path {ascii(path)} {problem}")
+    for key in ("bytes", "cases"):
+        if not _count(record.get(key)):
+            raise IntegrityError(f"{where} ({path}) has no valid {key!r} count")
+    if not (isinstance(record.get("sha256"), str) and _SHA256.fullmatch(record["sha256"])):
+        raise IntegrityError(f"{where} ({path}) has no valid 'sha256' (64 lower-case hex digits)")
+
+
+def _count(value):
+    return type(value) is int and value >= 0
+
+
+def path_problem(path):
+    """Why ``path`` may not name a file of a vector folder, or None: it must stay inside the
+    folder (relative, no ``..``), use ``/`` between plain names, and not be hidden."""
+    parts = path.split("/")
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        return "is absolute: it leaves the folder"
+    if ".." in parts:
+        return "climbs out with '..': it leaves the folder"
+    if "\\" in path or "\0" in path or not path.isprintable() or any(p in ("", ".") for p in parts):
+        return "is not a plain relative path (a/b.tv)"
+    if any(p.startswith(".") for p in parts):
+        return "names a hidden file"
+    return None
+
+
 # -- checking and joining -------------------------------------------------------------------
 
 def check_manifest(outdir):
-    """``(checked, problems)``: every file of ``outdir``'s manifest(s) re-hashed; each problem
-    is one line (missing file, size or SHA-256 mismatch, SHA256SUMS disagreeing)."""
+    """``(checked, problems)``: every vector file of ``outdir``'s manifest(s) re-hashed, and
+    every other file of the folder accounted for.  Each problem is one line: a missing or
+    changed file, a manifest or README whose bytes differ from ``SHA256SUMS``, a
+    ``SHA256SUMS`` that disagrees with its manifest, a file no manifest lists (a stray file,
+    the partial file of an interrupted run, a symbolic link).  A manifest that is not one
+    refnum writes (malformed, or naming a path outside the folder) is an
+    :class:`~refnum.errors.IntegrityError`.  Nothing outside the folder is ever read.
+    """
     outdir = os.fspath(outdir)
-    names = sorted(n for n in _listdir(outdir) if n == MANIFEST or (n.startswith("manifest.part-")
-                                                                     and n.endswith(".json")))
-    if not names:
+    present = _folder_entries(outdir)
+    sets = _metadata_sets(present)
+    if not sets:
         raise RefnumError(f"{outdir}: no manifest.json (not a refnum vector folder?)")
-    checked, problems = 0, []
-    for name in names:
-        try:
-            with open(os.path.join(outdir, name), encoding="utf-8") as f:
-                records = json.load(f)["files"]
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            problems.append(f"{name}: unreadable ({err})")
+    checked, problems, accounted = 0, [], set()
+    for meta in sets:
+        accounted.update(n for n in meta if n and n != meta.journal)
+        if meta.manifest not in present:
+            problems.append(f"{meta.manifest}: missing ({meta.sums} is there)")
             continue
-        sums = os.path.join(outdir, SUMS + name[len("manifest"):-len(".json")])
-        try:
-            with open(sums, encoding="utf-8") as f:
-                if f.read() != sums_text(records):
-                    problems.append(f"{os.path.basename(sums)} does not match {name}")
-        except OSError:
-            problems.append(f"{os.path.basename(sums)} is missing")
+        records = read_manifest(outdir, meta.manifest)["files"]
+        accounted.update(r["path"] for r in records)
+        problems += _check_sums(outdir, meta, records, present)
         for r in records:
             checked += 1
-            full = os.path.join(outdir, r["path"])
-            if not os.path.isfile(full):
-                problems.append(f"{r['path']}: missing")
-            elif os.path.getsize(full) != r["bytes"] or file_sha256(full) != r["sha256"]:
-                problems.append(f"{r['path']}: SHA-256 mismatch (changed since it was written)")
+            problems += _check_file(outdir, r, present)
+    problems += [f"{path if path.isprintable() else ascii(path)}: {_foreign(path, kind)}"
+                 for path, kind in sorted(present.items()) if path not in accounted]
     return checked, problems
+
+
+def _check_sums(outdir, meta, records, present):
+    """Problems of one SHA256SUMS: missing, disagreeing with its manifest's records, or listing
+    other hashes of the manifest and README than their bytes have.  It is read only as far as
+    the expected text goes (and a byte more), so a huge file costs no memory."""
+    if present.get(meta.sums) != "file":
+        return [f"{meta.sums} is missing"]
+    described = [(file_sha256(os.path.join(outdir, n)), n) for n in meta.hashed if present.get(n) == "file"]
+    problems = [f"{n}: missing" for n in meta.hashed if present.get(n) != "file"]
+    vectors = sums_text([(r["sha256"], r["path"]) for r in records])
+    expected = (vectors + sums_text(described)).encode("utf-8")
+    with open(os.path.join(outdir, meta.sums), "rb") as f:
+        data = f.read(len(expected) + 1)
+    if data == expected:
+        return problems
+    text = data.decode("utf-8", errors="replace")
+    listed = dict(reversed(line.split("  ", 1)) for line in text.splitlines() if "  " in line)
+    for digest, name in described:
+        if name not in listed:
+            problems.append(f"{meta.sums} does not list {name}")
+        elif listed[name] != digest:
+            problems.append(f"{name}: SHA-256 mismatch with {meta.sums} (changed since it was written)")
+    if not text.startswith(vectors) or problems == [] or len(data) > len(expected):
+        problems.append(f"{meta.sums} does not match {meta.manifest}")
+    return problems
+
+
+def _check_file(outdir, record, present):
+    path = record["path"]
+    if path not in present:
+        return [f"{path}: missing"]
+    if present[path] != "file":
+        return [f"{path}: {_foreign(path, present[path])}"]
+    full = os.path.join(outdir, path)
+    if os.path.getsize(full) != record["bytes"] or file_sha256(full) != record["sha256"]:
+        return [f"{path}: SHA-256 mismatch (changed since it was written)"]
+    return []
+
+
+def _folder_entries(outdir):
+    """``{path: kind}`` of everything in ``outdir`` but folders, without following symbolic
+    links: kind is "file", "link" (a symbolic link, to a file or a folder) or "other"."""
+    if not os.path.isdir(outdir):
+        _listdir(outdir)                                # the one-line error
+        raise RefnumError(f"{outdir}: not a folder")
+    entries = {}
+    for folder, dirs, files in os.walk(outdir):
+        relative = os.path.relpath(folder, outdir)
+        for name in dirs + files:
+            full = os.path.join(folder, name)
+            path = name if relative == "." else posixpath.join(relative.replace(os.sep, "/"), name)
+            if os.path.islink(full):
+                entries[path] = "link"
+            elif name in files:
+                entries[path] = "file" if os.path.isfile(full) else "other"
+    return entries
+
+
+def _metadata_sets(present):
+    """The :class:`Metadata` of every manifest (or SHA256SUMS) at the top of the folder."""
+    suffixes = set()
+    for name in present:
+        m = _METADATA_NAME.fullmatch(name)
+        if m:
+            suffixes.add(m[1] or m[2] or "")
+    return [Metadata.of(suffix) for suffix in sorted(suffixes)]
+
+
+_METADATA_NAME = re.compile(r"manifest(\.part-\d+-of-\d+)?\.json|SHA256SUMS(\.part-\d+-of-\d+)?")
+
+
+def _foreign(path, kind):
+    name = posixpath.basename(path)
+    if kind == "link":
+        return "a symbolic link (a vector folder holds files only; refnum does not follow it)"
+    if kind == "other":
+        return "not a regular file, and not in the manifest"
+    if name.startswith(TEMPORARY):
+        return "a partial file left by an interrupted run (run the same command again to finish and remove it)"
+    if name.startswith(".refnum-journal"):
+        return "the journal of an interrupted run (run the same command again to finish it)"
+    return "not in the manifest (a foreign file)"
 
 
 def join_shards(outdir):
     """Concatenate the parts of every file (text kinds), checking every part's hash against its
-    shard manifest; write the joined ``manifest.json`` and ``SHA256SUMS``; remove the parts."""
+    shard manifest; write the joined ``manifest.json`` and ``SHA256SUMS``; remove the parts.
+
+    A part that fails its check, or a part manifest that is not refnum's, is an
+    :class:`~refnum.errors.IntegrityError`; missing shards are a :class:`RefnumError`.
+    """
     outdir = os.fspath(outdir)
     names = sorted(n for n in _listdir(outdir) if n.startswith("manifest.part-") and n.endswith(".json"))
     if not names:
         raise RefnumError(f"{outdir}: no shard manifests (manifest.part-*-of-*.json) to join")
-    shards = []
-    for name in names:
-        with open(os.path.join(outdir, name), encoding="utf-8") as f:
-            shards.append(json.load(f))
+    shards = [read_manifest(outdir, name) for name in names]
     n = shards[0]["shard"]["of"]
     if sorted(s["shard"]["index"] for s in shards) != list(range(n)) or any(s["shard"]["of"] != n for s in shards):
         have = ", ".join(str(s["shard"]["index"]) for s in shards)
         raise RefnumError(f"{outdir}: shards of {n} needed, found {have}")
     if shards[0]["kind"] == "npz":
         raise RefnumError("npz shards are separate archives; load each and concatenate the arrays")
+    suffix = part_suffix((0, n))
+    files = [[r["path"][:-len(suffix)] for r in s["files"]] for s in shards]
+    for s, name, listed in zip(shards, names, files):
+        if listed != files[0] or s["kind"] != shards[0]["kind"]:
+            raise IntegrityError(f"{name}: lists other files than {names[0]}")
     checked, problems = check_manifest(outdir)
     if problems:
-        raise RefnumError(f"{outdir}: {problems[0]}")
+        raise IntegrityError(problems[0])
     joined = []
     for position, first in enumerate(shards[0]["files"]):
+        if not (isinstance(first.get("shard"), dict) and _count(first["shard"].get("file_cases"))):
+            raise IntegrityError(f"{names[0]}: files[{position}] has no shard case count")
         parts = [s["files"][position] for s in shards]
-        path = first["path"][:-len(part_suffix((0, n)))]
+        path = files[0][position]
         pieces = (_read(os.path.join(outdir, p["path"])) for p in parts)
         digest, size = _write_pieces(os.path.join(outdir, path), pieces)
         record = dict(first, path=path, cases=sum(p["cases"] for p in parts), bytes=size, sha256=digest,
@@ -381,9 +668,7 @@ def join_shards(outdir):
         joined.append(record)
     manifest = dict(shards[0], shard={"index": 0, "of": 1}, files=joined, total_files=len(joined),
                     total_cases=sum(r["cases"] for r in joined), total_bytes=sum(r["bytes"] for r in joined))
-    _write_atomic(os.path.join(outdir, README), readme(manifest).encode("utf-8"))
-    _write_atomic(os.path.join(outdir, MANIFEST), _json_bytes(manifest))
-    _write_atomic(os.path.join(outdir, SUMS), sums_text(joined).encode())
+    _write_metadata(outdir, manifest, Metadata.of(""))
     for s, name in zip(shards, names):
         for r in s["files"]:
             os.remove(os.path.join(outdir, r["path"]))
@@ -439,7 +724,8 @@ suite and seed give byte-identical files on any machine.  `manifest.json` record
 file, every semantic parameter (operand and result format definitions, rounding, overflow
 policy, tininess, profile, NaN policy, the full context, stochastic random-bit layout, case
 generator, seed, case count) and its SHA-256; `SHA256SUMS` has the same hashes for
-`sha256sum -c`; `refnum manifest check DIR` re-hashes everything and exits 3 on any mismatch.
+`sha256sum -c`, then those of this README and of `manifest.json`; `refnum manifest check DIR`
+re-hashes everything, reports every file the manifest does not list, and exits 3 on any problem.
 
 ## Layout
 
