@@ -294,7 +294,7 @@ def _np1(m):
 
 def _second_nan(*ops):
     """Operations ``ops`` with two NaN operands return the second operand's NaN (quieted), as if the
-    operands were swapped; refnum's x86 profile (SoftFloat 8086-SSE, SSE ``addss``) returns the
+    operands were swapped; refnum's x86 profile (SSE ``addss``, as SoftFloat 8086-SSE) returns the
     first's.  The rule: the peer's code is refnum's result for the swapped operands."""
     def explains(m):
         if m.check.op not in ops or len(m.operands) != 2:

@@ -301,6 +301,7 @@ NAN_CASES = (
 NAN_COLUMNS = (
     ("`riscv`", Context.profile("riscv")),
     ("`x86`", Context.profile("x86")),
+    ("`softfloat_8086_sse`", Context.profile("softfloat_8086_sse")),
     ("`arm`", Context.profile("arm")),
     ("`ml_dtypes`", Context.profile("ml_dtypes")),
     ("`p3109`", Context.profile("p3109")),
