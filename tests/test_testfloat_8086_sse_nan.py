@@ -22,6 +22,7 @@ import hashlib
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,15 @@ def test_inf_times_zero_plus_qnan(fmt):
         assert arith.mulAdd(a, b, c, fmt, ctx=Context.profile("softfloat_8086_sse")) == (result, flags)
         # the SDM's table: the NaN rows come first, Q(z) = z for a quiet z, no exception
         assert arith.mulAdd(a, b, c, fmt, ctx=Context.profile("x86")) == (c, 0)
+
+
+@pytest.mark.parametrize("profile, line", [("x86", "7F800000 00000000 FFC0000B FFC0000B 00"),
+                                           ("softfloat_8086_sse", "7F800000 00000000 FFC0000B FFC00000 10")])
+def test_run_command_line(profile, line):
+    """The issue's reproducer: ``refnum run --profile x86 f32_mulAdd`` gives the quiet addend."""
+    run = subprocess.run([sys.executable, "-m", "refnum", "run", "--profile", profile, "f32_mulAdd"],
+                         input="7F800000 00000000 FFC0000B\n", capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout, run.stderr) == (0, line + "\n", "")
 
 
 def test_inf_times_zero_plus_snan_signals_on_both():
