@@ -277,6 +277,7 @@ _KNOB_HELP = {
     "p1_parity": "ties of precision-1 formats",
     "nan_priority": "which NaN operand a payload-keeping profile propagates",
     "inf_zero_nan": "fma(Inf, 0, qNaN): signal invalid or not",
+    "fma_nan_order": "fma NaN operands: the product's first (SoftFloat, x86) or the addend's (Arm)",
     "div_by_zero": "x / 0: a signed infinity (IEEE) or NaN (P3109)",
     "rto_overflow": "round-to-odd overflow: largest finite (SoftFloat) or Inf (Arm BF16)",
 }

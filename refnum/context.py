@@ -64,6 +64,7 @@ _CHOICES = {
     "invalid_int": ("saturate", "x86", "arm", "wrap"),
     "nan_priority": ("first", "signaling"),
     "inf_zero_nan": ("invalid", "quiet"),
+    "fma_nan_order": ("product", "addend"),
     "div_by_zero": ("inf", "nan"),
     "rto_overflow": ("max", "inf"),
 }
@@ -139,6 +140,11 @@ class Context:
                   (propagate the NaN addend, invalid only if it signals: x86
                   FMA, Intel SDM Vol. 1 Table 14-17, whose NaN rows come before
                   its Inf * 0 rows); IEEE 754-2019 §7.2(c) allows both
+    fma_nan_order which NaN operands of fma(x, y, z) are ranked first when
+                  ``nan`` keeps payloads: product (x, y, then z: SoftFloat
+                  ``propagateNaN(propagateNaN(x, y), z)``, x86 Table 14-17) or
+                  addend (z, x, y in one ranking: Arm FPMulAdd's
+                  FPProcessNaNs3(typeA, type1, type2), FPCR.DN = 0)
     div_by_zero   x / 0: inf (IEEE 754 §7.3: a signed infinity, divide-by-zero)
                   or nan (P3109 v4.0: Divide(x, 0) = NaN for every x)
     rto_overflow  where round to odd sends an overflow under saturation none:
@@ -162,6 +168,7 @@ class Context:
     sr_bits: int = 0
     nan_priority: str = "first"
     inf_zero_nan: str = "invalid"
+    fma_nan_order: str = "product"
     div_by_zero: str = "inf"
     rto_overflow: str = "max"
     name: str = "default"
