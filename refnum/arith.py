@@ -282,13 +282,18 @@ def _fma_unrounded(values, out, ctx, rand):
     quiet NaN (``ctx.inf_zero_nan``, §7.2(c) lets either happen), and the default NaN
     then competes with the addend for propagation.  The factors' NaN is chosen first and
     quieted, so under ``nan_priority="signaling"`` a signalling addend beats it (SoftFloat
-    ARM-VFPv2: ``propagateNaN(propagateNaN(a, b), c)``)."""
+    ARM-VFPv2: ``propagateNaN(propagateNaN(a, b), c)``).  Under ``fma_nan_order="addend"``
+    the three operands are ranked at once, the addend first (Arm FPMulAdd:
+    ``FPProcessNaNs3(typeA, type1, type2)``, then a quiet addend with ``Inf x 0`` gives the
+    default NaN)."""
     x, y, z = values
+    invalid_product = (x.kind is INF and y.is_zero) or (y.kind is INF and x.is_zero)
+    if ctx.fma_nan_order == "addend" and NAN in (x.kind, y.kind, z.kind) and not invalid_product:
+        return _nan_result([v for v in (z, x, y) if v.kind is NAN], values, ctx)
     nans = [v for v in (x, y) if v.kind is NAN]
     if nans:                                    # the product's NaN, quieted, then against the addend
         product_nan = _propagated(nans, ctx)
         return _propagated([product_nan] + ([z] if z.kind is NAN else []), ctx), _signals(values)
-    invalid_product = (x.kind is INF and y.is_zero) or (y.kind is INF and x.is_zero)
     if invalid_product and (z.kind is not NAN or ctx.inf_zero_nan == "invalid"):
         if z.kind is NAN:
             value, flags = _nan_result([Value.nan(ctx.nan_sign), z], values, ctx)

@@ -259,7 +259,7 @@ when the whole input succeeds)."""
 def _semantics_options(rounding=True):
     p = _Parser(add_help=False, allow_abbrev=False)
     g = p.add_argument_group("semantics (--profile first, then each option below overrides it)")
-    g.add_argument("--profile", metavar="NAME", help="riscv, x86, arm, ml_dtypes, p3109, ocp, avx512_bf16, arm_bf16, default")
+    g.add_argument("--profile", metavar="NAME", help="riscv, x86, arm, softfloat_8086_sse, ml_dtypes, p3109, ocp, avx512_bf16, arm_bf16, default")
     if rounding:
         g.add_argument("--rounding", "-r", metavar="MODE",
                        help="rne rna rtz rup rdn rto sr-a sr-b sr-c, or TestFloat's near_even near_maxMag"
@@ -291,6 +291,7 @@ _KNOB_HELP = {
     "p1_parity": "ties of precision-1 formats",
     "nan_priority": "which NaN operand a payload-keeping profile propagates",
     "inf_zero_nan": "fma(Inf, 0, qNaN): signal invalid or not",
+    "fma_nan_order": "fma NaN operands: the product's first (SoftFloat, x86) or the addend's (Arm)",
     "div_by_zero": "x / 0: a signed infinity (IEEE) or NaN (P3109)",
     "rto_overflow": "round-to-odd overflow: largest finite (SoftFloat) or Inf (Arm BF16)",
 }

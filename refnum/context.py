@@ -64,6 +64,7 @@ _CHOICES = {
     "invalid_int": ("saturate", "x86", "arm", "wrap"),
     "nan_priority": ("first", "signaling"),
     "inf_zero_nan": ("invalid", "quiet"),
+    "fma_nan_order": ("product", "addend"),
     "div_by_zero": ("inf", "nan"),
     "rto_overflow": ("max", "inf"),
 }
@@ -101,7 +102,8 @@ class Context:
                   canonical (the format's quiet NaN, sign ``nan_sign``: RISC-V,
                   Arm default NaN, P3109), sign (canonical NaN with the input's
                   sign: ml_dtypes, torch), payload (sign and payload kept,
-                  quieted: x86 SSE, SoftFloat 8086-SSE)
+                  quieted: x86 SSE/AVX, Intel SDM Vol. 1 §4.8.3.5; SoftFloat
+                  8086-SSE)
     nan_sign      sign bit of a newly generated NaN (x86 uses 1; so does the
                   ml_dtypes profile: ml_dtypes computes in float32 on the host,
                   and an x86 host's invalid operation gives a negative NaN)
@@ -128,12 +130,21 @@ class Context:
                   convertToIntegerExact)
     sr_bits       N, the number of random bits of a stochastic rounding
     nan_priority  which NaN operand an operation propagates when ``nan`` keeps
-                  payloads: first (the first NaN operand: SoftFloat 8086-SSE,
-                  x86 SSE/AVX) or signaling (the first signalling NaN, else
-                  the first NaN: SoftFloat ARM-VFPv2, Arm FPProcessNaNs)
+                  payloads: first (the first NaN operand: SoftFloat 8086-SSE;
+                  x86 SSE/AVX, Intel SDM Vol. 1 Table 4-7, and for FMA the
+                  multiplicand, multiplier, addend order of Table 14-17) or
+                  signaling (the first signalling NaN, else the first NaN:
+                  SoftFloat ARM-VFPv2, Arm FPProcessNaNs)
     inf_zero_nan  fma(Inf, 0, qNaN): invalid (signal invalid, return the
-                  default NaN: SoftFloat, x86, Arm) or quiet (propagate the
-                  NaN addend, no flag); IEEE 754-2019 §7.2(c) allows both
+                  default NaN: SoftFloat, RISC-V, Arm FPMulAdd) or quiet
+                  (propagate the NaN addend, invalid only if it signals: x86
+                  FMA, Intel SDM Vol. 1 Table 14-17, whose NaN rows come before
+                  its Inf * 0 rows); IEEE 754-2019 §7.2(c) allows both
+    fma_nan_order which NaN operands of fma(x, y, z) are ranked first when
+                  ``nan`` keeps payloads: product (x, y, then z: SoftFloat
+                  ``propagateNaN(propagateNaN(x, y), z)``, x86 Table 14-17) or
+                  addend (z, x, y in one ranking: Arm FPMulAdd's
+                  FPProcessNaNs3(typeA, type1, type2), FPCR.DN = 0)
     div_by_zero   x / 0: inf (IEEE 754 §7.3: a signed infinity, divide-by-zero)
                   or nan (P3109 v4.0: Divide(x, 0) = NaN for every x)
     rto_overflow  where round to odd sends an overflow under saturation none:
@@ -157,6 +168,7 @@ class Context:
     sr_bits: int = 0
     nan_priority: str = "first"
     inf_zero_nan: str = "invalid"
+    fma_nan_order: str = "product"
     div_by_zero: str = "inf"
     rto_overflow: str = "max"
     name: str = "default"
@@ -200,12 +212,23 @@ class Context:
         return self.saturation or getattr(fmt, "saturation", "none")
 
 
-# SoftFloat 3e specializations (softfloat-testfloat notes §1.6) and library behaviours.
+# Hardware, SoftFloat 3e specializations (softfloat-testfloat notes §1.6) and library behaviours;
+# spec/profiles-and-flags.md cites the manual clause behind each knob.
 PROFILES = {
     "default": {},
+    # RISC-V F/D/Zfh (unprivileged ISA §"NaN Generation and Propagation": always the canonical
+    # NaN; fma(Inf, 0, qNaN) sets invalid; tininess after rounding), = SoftFloat RISCV.
     "riscv": dict(nan="canonical", nan_sign=0, invalid_int="saturate", tininess="after"),
-    "x86": dict(nan="payload", nan_sign=1, invalid_int="x86", tininess="after"),
+    # x86 SSE/AVX/FMA hardware with MXCSR's defaults (Intel SDM Vol. 1: NaNs §4.8.3.5 Table 4-7,
+    # integer indefinite §4.8.3.7, tininess after rounding §4.9.1.5, FMA Table 14-17).
+    "x86": dict(nan="payload", nan_sign=1, invalid_int="x86", tininess="after", inf_zero_nan="quiet"),
+    # Arm A64/AArch32 with FPCR.DN = 1 (default NaN mode), FZ = 0 (Arm ARM FPProcessNaN,
+    # FPMulAdd, FPRound, FPToFixed), = SoftFloat ARM-VFPv2-defaultNaN.  With DN = 0 a NaN
+    # operand propagates and FPMulAdd ranks the addend first: not modelled by this profile.
     "arm": dict(nan="canonical", nan_sign=0, invalid_int="arm", tininess="before"),
+    # SoftFloat 3e / TestFloat 3e built with SPECIALIZE_TYPE=8086-SSE: x86 except that
+    # fma(Inf, 0, qNaN) is invalid and returns the default NaN (softfloat_mulAddF32 infProdArg).
+    "softfloat_8086_sse": dict(nan="payload", nan_sign=1, invalid_int="x86", tininess="after"),
     "ml_dtypes": dict(saturation="none", nan="sign", nan_sign=1, nan_missing="negzero", zero_missing="nan",
                       p1_parity="significand", lowest_binade="subnormal"),
     "p3109": dict(saturation="satnone", nan="canonical", p1_parity="code", div_by_zero="nan"),

@@ -53,7 +53,7 @@ from fractions import Fraction
 
 from . import arith
 from .catalog import lookup, short_name
-from .context import Context
+from .context import Context, Flag
 from .convert import converter, decode
 from .errors import RefnumError
 from .interop import bits_to_float
@@ -175,11 +175,13 @@ def _is_nan(fmt, code):
 
 
 def _mld1(m):
-    """float64 into ml_dtypes is rounded to float32 first: the peer's code is that double rounding."""
+    """float64 into ml_dtypes is rounded to float32 first: the peer's code is that double rounding,
+    refnum's the single rounding, and the first rounding was inexact (else the two are one)."""
     if m.src.name != "binary64":
         return False
-    f32, _ = convert_code(m.x, m.src, lookup("binary32"), m.check.ctx)
-    return m.peer == convert_code(f32, lookup("binary32"), m.dst, m.check.ctx)[0]
+    f32, flags = convert_code(m.x, m.src, lookup("binary32"), m.check.ctx)
+    return (flags & Flag.INEXACT and m.peer == convert_code(f32, lookup("binary32"), m.dst, m.check.ctx)[0]
+            and m.ours == convert_code(m.x, m.src, m.dst, m.check.ctx)[0])
 
 
 def _mld2(m):
@@ -201,8 +203,13 @@ def _mld4(m):
 
 
 def _gf1(m):
-    """gfloat's NaN code in OCP E4M3 and E5M2 is 0xFF; refnum's canonical NaN is positive."""
-    return (m.dst.name in ("e4m3", "e5m2") and m.peer == 0xFF and m.ours == m.dst.canonical_nan)
+    """gfloat's NaN code in OCP E4M3 and E5M2 is 0xFF; refnum's is the canonical NaN with sign
+    ``nan_sign``.  Only where a NaN is the result: a NaN input, or E4M3 overflow (or Inf, which
+    refnum reports as invalid) under saturation none."""
+    nan_result = m.value.is_nan or (m.dst.name == "e4m3" and m.check.ctx.saturation_for(m.dst) == "none"
+                                     and m.our_flags & (Flag.OVERFLOW | Flag.INVALID))
+    return (m.dst.name in ("e4m3", "e5m2") and nan_result and m.peer == 0xFF
+            and m.ours == m.dst.nan_code(m.check.ctx.nan_sign))
 
 
 def _largest_code(fmt):
@@ -210,19 +217,73 @@ def _largest_code(fmt):
 
 
 def _gf2(m):
-    """No NaN and no Inf (FP4, FP6, MX INT8): gfloat raises; refnum saturates as gfloat's sat=True."""
+    """No NaN and no Inf (FP4, FP6, MX INT8): gfloat raises; refnum gives +max for a NaN
+    (``nan_missing="max"``) and, for an infinity or an overflow, gfloat's own sat=True code."""
     if m.peer != RAISES or (m.dst.kind == "float" and m.dst.has_nan):
         return False
-    if m.value.is_nan:
+    v = m.value
+    if v.is_nan:
         return m.ours == _largest_code(m.dst)
-    return m.ours == m.check.ask(m.operands, sat=True)
+    return _overflows(m) and m.ours == m.check.ask(m.operands, sat=True)
+
+
+def _overflows(m):
+    """An infinite input, or one that refnum reports as rounding beyond the largest magnitude
+    (overflow for a float target, invalid for an integer or fixed-point one)."""
+    return not m.value.is_finite or bool(m.our_flags & (Flag.OVERFLOW | Flag.INVALID))
 
 
 def _gf3(m):
-    """Negative values into unsigned formats: gfloat does not project them; refnum gives M_lo or NaN."""
+    """Negative values into unsigned formats: refnum follows P3109 v4.0 §4.7.5, gfloat does not
+    project them (``round_float`` drops the sign only for signed formats)."""
     v = m.value
-    return (not m.dst.signed and v.sign == 1 and not v.is_nan and not v.is_zero
-            and m.ours in (0, m.dst.canonical_nan))
+    if m.dst.signed or v.sign == 0 or v.is_nan or v.is_zero:
+        return False
+    return m.ours == _negative_into_unsigned(m) and _gfloat_unprojected(m)
+
+
+def _negative_into_unsigned(m):
+    """P3109 v4.0 §4.7.5 for a negative X into an unsigned format: a value that rounds to 0 gives
+    0; otherwise "X < M_lo" gives M_lo under SatFinite and SatPropagate, and under SatNone (and
+    ``none``) NaN, except TowardZero and TowardPositive (and a format without NaN): M_lo; -Inf is
+    M_lo under SatFinite and SatPropagate, else NaN."""
+    ctx, dst, v = m.check.ctx, m.dst, m.value
+    clamps = ctx.saturation_for(dst) in ("finite", "propagate") or not dst.has_nan
+    if not v.is_finite:
+        return dst.lowest_code() if clamps else dst.canonical_nan
+    if dst.zero and _magnitude_rounds_to_zero(m):
+        return 0
+    return dst.lowest_code() if clamps or ctx.rounding in ("rtz", "rup") else dst.canonical_nan
+
+
+def _magnitude_rounds_to_zero(m):
+    """Whether -|x| rounds to 0 in the check's mode: |x| rounded the mirrored way gives code 0."""
+    ctx = m.check.ctx
+    mirrored = {"rup": "rdn", "rdn": "rup"}.get(ctx.rounding, ctx.rounding)
+    magnitude = m.x & ~m.src.sign_bit
+    code, _ = convert_code(magnitude, m.src, m.dst, ctx.replace(rounding=mirrored, saturation="finite"),
+                           *m.operands[1:])
+    return code == 0
+
+
+def _gfloat_unprojected(m):
+    """Whether the peer's code is what gfloat gives for a negative input into an unsigned format.
+    The scalar API (``round_float``) drops the sign of -Inf, so it gives gfloat's own code for
+    +Inf; it rounds a finite value as it is, and the negative result has no code:
+    ``encode_float`` raises (Extended formats) or returns the NaN (Finite formats, E8M0).  The
+    array API ORs a negative significand into the code, giving a code outside the format, for
+    -Inf too.  Only a magnitude below the smallest subnormal can round to 0, code 0."""
+    v, fi = m.value, m.check.note.get("fi")
+    outside = m.peer != RAISES and m.peer >= m.dst.ncodes
+    if not v.is_finite:
+        return outside or m.peer == m.check.ask((m.src.inf_code,) + tuple(m.operands[1:]))
+    if m.peer == 0:
+        return fi is not None and fi.has_subnormals and abs(v.to_fraction()) < _smallest_positive(m.dst)
+    return outside or m.peer == (RAISES if m.dst.has_inf else m.dst.canonical_nan)
+
+
+def _smallest_positive(fmt):
+    return decode(1, fmt).to_fraction()
 
 
 def _gf4(m):
@@ -230,9 +291,13 @@ def _gf4(m):
 
 
 def _gf5(m):
-    """P3109 Finite formats under SatNone: gfloat (report v3) gives NaN, v4.0 saturates."""
+    """P3109 Finite formats under SatNone, an infinity or an overflow: gfloat (report v3) gives
+    the NaN, v4.0 saturates to +-M_hi, which is also gfloat's own sat=True code."""
+    v = m.value
     return (m.check.note.get("profile") == "p3109" and not m.dst.has_inf and m.check.ctx.saturation == "satnone"
-            and _is_nan(m.dst, m.peer) and m.ours == m.check.ask(m.operands, sat=True))
+            and not v.is_nan and (m.dst.signed or v.sign == 0) and _overflows(m)
+            and m.peer == m.dst.canonical_nan
+            and m.ours == m.dst.max_code(v.sign) == m.check.ask(m.operands, sat=True))
 
 
 def _gf6(m):
@@ -277,32 +342,43 @@ def _quiet_bit(fmt):
     return 1 << (fmt.m - 1)
 
 
-def _np1(m):
-    """numpy's float16 casts move NaN bits without quieting: a signalling NaN stays signalling.
+def _moved_nan(code, src, dst):
+    """The IEEE NaN ``code`` of ``src`` with its fields moved into ``dst``: the sign, and the
+    trailing field aligned at the top, truncated or zero-extended (the quiet bit moves with it)."""
+    trailing = code & ((1 << src.m) - 1)
+    shift = dst.m - src.m
+    moved = trailing << shift if shift >= 0 else trailing >> -shift
+    return (dst.sign_bit if code & src.sign_bit else 0) | dst.inf_code | moved
 
-    The peer's code is refnum's (payload kept, quieted: x86) with the quiet bit cleared, and
-    the lowest trailing bit set where nothing else would be left (numpy keeps it a NaN).
-    """
+
+def _payload_nan(code, src, dst):
+    """``nan="payload"`` (x86, IEEE 754 §6.2.3): the NaN's sign and leading trailing bits, quieted."""
+    return _moved_nan(code, src, dst) | _quiet_bit(dst)
+
+
+def _np1(m):
+    """numpy's float16 casts move NaN bits without quieting: a signalling NaN stays signalling
+    (the lowest trailing bit set where nothing else would be left, to keep it a NaN); refnum
+    (x86) quiets it and keeps the payload's leading bits."""
     v = m.value
-    if not (v.is_nan and v.signaling and _is_nan(m.dst, m.ours) and m.ours & _quiet_bit(m.dst)):
+    if not (m.check.op is None and v.is_nan and v.signaling):
         return False
-    signalling = m.ours & ~_quiet_bit(m.dst)
-    if signalling & ((1 << m.dst.m) - 1) == 0:
-        signalling |= 1
-    return m.peer == signalling
+    moved = _moved_nan(m.x, m.src, m.dst)
+    peer = moved if moved & ((1 << m.dst.m) - 1) else moved | 1
+    return m.peer == peer and m.ours == _payload_nan(m.x, m.src, m.dst)
 
 
 def _second_nan(*ops):
-    """Operations ``ops`` with two NaN operands return the second operand's NaN (quieted), as if the
-    operands were swapped; refnum's x86 profile (SoftFloat 8086-SSE, SSE ``addss``) returns the
-    first's.  The rule: the peer's code is refnum's result for the swapped operands."""
+    """Operations ``ops`` with two NaN operands return the second operand's NaN, quieted, as if the
+    operands were swapped; refnum's x86 profile (SSE ``addss``, as SoftFloat 8086-SSE) returns the
+    first's, quieted."""
     def explains(m):
         if m.check.op not in ops or len(m.operands) != 2:
             return False
         a, b = m.operands
         if not (_is_nan(m.src, a) and _is_nan(m.src, b)):
             return False
-        return m.peer == arith.compute(m.check.op, (b, a), m.check.sources, m.check.ctx, out=m.dst)[0]
+        return m.peer == b | _quiet_bit(m.src) and m.ours == a | _quiet_bit(m.src)
     return explains
 
 
@@ -316,13 +392,31 @@ def _torch1(m):
 
 
 def _torch2(m):
-    """torch's NaN in bfloat16: 0xFFFF from float32 and from bfloat16 arithmetic, 0x7FC0 from float16."""
-    return m.dst.name == "bfloat16" and _is_nan(m.dst, m.ours) and m.peer in (0xFFFF, 0x7FC0)
+    """torch's NaN in bfloat16: 0x7FC0 from float16, 0xFFFF from float32; in bfloat16 arithmetic
+    0xFFFF in the 32-element blocks of the vector loop and 0x7FC0 in its scalar tail (a case's
+    position is not known here, so either).  refnum's: a cast keeps the NaN's sign and payload,
+    quieted (``nan="payload"``); an operation (x86 profile) returns its first NaN operand,
+    quieted, or for an invalid operation the default NaN (sign ``nan_sign``)."""
+    if m.dst.name != "bfloat16":
+        return False
+    if m.check.op is None:
+        peer = 0x7FC0 if m.src.name == "binary16" else 0xFFFF
+        return m.value.is_nan and m.peer == peer and m.ours == _payload_nan(m.x, m.src, m.dst)
+    nans = [c for c in m.operands if _is_nan(m.src, c)]
+    if nans:
+        ours = nans[0] | _quiet_bit(m.src)
+    elif m.our_flags & Flag.INVALID:
+        ours = m.dst.nan_code(m.check.ctx.nan_sign)
+    else:
+        return False
+    return m.peer in (0xFFFF, 0x7FC0) and m.ours == ours
 
 
 def _torch3(m):
-    """torch's E5M2 NaN is S.11111.11 (the sign kept); refnum's is the quiet NaN S.11111.1x with the payload."""
-    return m.dst.name == "e5m2" and _is_nan(m.dst, m.ours) and m.peer == 0x7F | (m.ours & 0x80)
+    """torch's E5M2 NaN is S.11111.11 with the input's sign; refnum's (``nan="payload"``) is the
+    quiet NaN S.11111.1p, p the payload's leading bit."""
+    return (m.check.op is None and m.dst.name == "e5m2" and m.value.is_nan
+            and m.peer == 0x7F | (0x80 if m.x & m.src.sign_bit else 0) and m.ours == _payload_nan(m.x, m.src, m.dst))
 
 
 def _torch4(m):

@@ -67,6 +67,7 @@ KNOB_MEANING = {
     "sr_bits": "random bits N of a stochastic rounding",
     "nan_priority": "which NaN operand is propagated when payloads are kept ([arithmetic.md](arithmetic.md#nan-operands))",
     "inf_zero_nan": "whether fma(Inf, 0, qNaN) signals invalid ([arithmetic.md](arithmetic.md#fused-multiply-add))",
+    "fma_nan_order": "fma's NaN operands: the factors' first or the addend's (Arm) ([arithmetic.md](arithmetic.md#fused-multiply-add))",
     "div_by_zero": "x / 0: signed infinity (IEEE) or NaN (P3109) ([arithmetic.md](arithmetic.md#division))",
     "rto_overflow": "round to odd on overflow (saturation none): largest finite (SoftFloat) or Inf (Arm BF16)",
 }
@@ -301,6 +302,7 @@ NAN_CASES = (
 NAN_COLUMNS = (
     ("`riscv`", Context.profile("riscv")),
     ("`x86`", Context.profile("x86")),
+    ("`softfloat_8086_sse`", Context.profile("softfloat_8086_sse")),
     ("`arm`", Context.profile("arm")),
     ("`ml_dtypes`", Context.profile("ml_dtypes")),
     ("`p3109`", Context.profile("p3109")),

@@ -9,6 +9,8 @@ integer kernels against the general path through exact values).
 
 from __future__ import annotations
 
+import itertools
+
 import math
 import random
 import re
@@ -179,12 +181,50 @@ def test_div_by_zero_knob():
 
 
 def test_inf_zero_nan_knob():
-    """fma(Inf, 0, qNaN): SoftFloat signals invalid and returns the default NaN; 'quiet' returns
-    the NaN addend without a flag (IEEE 754-2019 §7.2(c) allows both)."""
+    """fma(Inf, 0, qNaN): SoftFloat and RISC-V signal invalid and return the default NaN; 'quiet'
+    (x86 hardware, Intel SDM Vol. 1 Table 14-17) returns the NaN addend without a flag (IEEE
+    754-2019 §7.2(c) allows both)."""
     args = (0x7C00, 0x0000, 0x7E01)
     assert arith.mulAdd(*args, "f16", ctx=Context.profile("riscv")) == (0x7E00, 0x10)
-    assert arith.mulAdd(*args, "f16", ctx=Context.profile("x86")) == (0xFE00, 0x10)     # default NaN first
-    assert arith.mulAdd(*args, "f16", ctx=Context.profile("x86", inf_zero_nan="quiet")) == (0x7E01, 0)
+    assert arith.mulAdd(*args, "f16", ctx=Context.profile("softfloat_8086_sse")) == (0xFE00, 0x10)
+    assert arith.mulAdd(*args, "f16", ctx=Context.profile("x86")) == (0x7E01, 0)
+    assert arith.mulAdd(*args, "f16", ctx=Context.profile("x86", inf_zero_nan="invalid")) == (0xFE00, 0x10)
+
+
+def _arm_fmuladd_nans(x, y, z):
+    """Arm ARM FPMulAdd(addend=z, op1=x, op2=y) with FPCR.DN = 0, binary16 codes, NaN cases only:
+    FPProcessNaNs3(typeA, type1, type2) returns the first signalling NaN of (z, x, y), quieted,
+    with InvalidOp, else the first quiet one; then a quiet addend with Inf x 0 gives
+    FPDefaultNaN (0x7E00) with InvalidOp."""
+    def is_nan(c):
+        return c & 0x7C00 == 0x7C00 and c & 0x3FF
+
+    def is_snan(c):
+        return is_nan(c) and not c & 0x200
+    signalling = [c for c in (z, x, y) if is_snan(c)]
+    if signalling:
+        return signalling[0] | 0x200, 0x10
+    if {x & 0x7FFF, y & 0x7FFF} == {0x7C00, 0}:
+        return 0x7E00, 0x10
+    return next(c for c in (z, x, y) if is_nan(c)), 0
+
+
+def test_fma_nan_order_knob_is_arm_fmuladd():
+    """``fma_nan_order="addend"`` with payloads kept and signalling NaNs first is Arm's FPMulAdd
+    with FPCR.DN = 0, on every triple of NaNs, infinities, zeros and ones; the default
+    (product first) differs exactly where a quiet factor meets a quiet addend."""
+    arm_dn0 = Context.profile("arm", nan="payload", nan_priority="signaling", fma_nan_order="addend")
+    vfpv2 = Context.profile("arm", nan="payload", nan_priority="signaling")
+    codes = (0x7E0A, 0xFE0B, 0x7C0A, 0xFC0B, 0x3C00, 0x7C00, 0x0000, 0x8000)
+    nan = {0x7E0A, 0xFE0B, 0x7C0A, 0xFC0B}
+    triples = [t for t in itertools.product(codes, repeat=3) if nan & set(t)]
+    differ = 0
+    for x, y, z in triples:
+        assert arith.mulAdd(x, y, z, "f16", ctx=arm_dn0) == _arm_fmuladd_nans(x, y, z), (x, y, z)
+        differ += arith.mulAdd(x, y, z, "f16", ctx=vfpv2) != _arm_fmuladd_nans(x, y, z)
+    quiet_pairs = sum(1 for x, y, z in triples if z in (0x7E0A, 0xFE0B) and {x, y} & {0x7E0A, 0xFE0B}
+                      and not {x, y} & {0x7C0A, 0xFC0B} and (x if x in nan else y) != z)
+    assert differ == quiet_pairs > 0
 
 
 def test_nan_priority_knob():

@@ -196,11 +196,21 @@ def test_every_row_of_the_table_is_documented():
     assert set(documented) - set(ids) == {"GF-8", "GF-9"}
 
 
-def _mismatch(function, src, dst, x, peer, ours, ctx=None, ask=None, note=None, operands=None):
+X86, P3109, OCP = Context.profile("x86"), Context.profile("p3109"), Context.profile("ocp")
+TORCH_BF16 = crosscheck.torch_cast_context(lookup("bfloat16"))
+TORCH_E5M2 = crosscheck.torch_cast_context(lookup("e5m2"))
+P4UE = "p3109_k8p4ue"
+MINUS_ONE, MINUS_INF = 0xBFF0000000000000, 0xFFF0000000000000
+GF_NOTE = {"fi": type("FI", (), {"has_subnormals": True})(), "profile": "p3109"}
+
+
+def _mismatch(function, src, dst, x, peer, ours, ctx=None, ask=None, note=None, operands=None, flags=0, op=None):
     src, dst = lookup(src), lookup(dst)
-    check = Check(function, "", (src,), dst, ctx or Context.profile("ml_dtypes"), [], None, ask=ask,
+    operands = operands or (x,)
+    sources = (src,) * (len(operands) if op else 1)
+    check = Check(function, "", sources, dst, ctx or Context.profile("ml_dtypes"), [], None, op=op, ask=ask,
                   note=note or {})
-    return Mismatch(check, operands or (x,), peer, None, ours, 0)
+    return Mismatch(check, operands, peer, None, ours, flags)
 
 
 @pytest.mark.parametrize("backend, args, row", [
@@ -230,9 +240,9 @@ def _mismatch(function, src, dst, x, peer, ours, ctx=None, ask=None, note=None, 
     ("torch", ("e8m0_to_f32", "e8m0", "binary32", 0xFE, 0x7F800001, 0x7F000000), None),
     ("torch", ("bf16_to_f32", "bfloat16", "binary32", 0xFF92, 0xFF920000, 0xFFD20000), "TORCH-6"),
     ("torch", ("bf16_to_f32", "bfloat16", "binary32", 0xFFD2, 0xFFD20000, 0xFFC00000), None),
-    ("gfloat", ("f64_to_e4m3", "binary64", "e4m3", 0x7FF8000000000000, 0xFF, 0x7F), "GF-1"),
-    ("gfloat", ("f64_to_e5m2", "binary64", "e5m2", 0x7FF8000000000000, 0xFF, 0x7E), "GF-1"),
-    ("gfloat", ("f64_to_e5m2", "binary64", "e5m2", 0x7FF8000000000000, 0xFE, 0x7E), None),
+    ("gfloat", ("f64_to_e4m3", "binary64", "e4m3", 0x7FF8000000000000, 0xFF, 0x7F, OCP), "GF-1"),
+    ("gfloat", ("f64_to_e5m2", "binary64", "e5m2", 0x7FF8000000000000, 0xFF, 0x7E, OCP), "GF-1"),
+    ("gfloat", ("f64_to_e5m2", "binary64", "e5m2", 0x7FF8000000000000, 0xFE, 0x7E, OCP), None),
     ("gfloat", ("f64_to_e2m1", "binary64", "e2m1", 0x7FF8000000000000, RAISES, 0x7), "GF-2"),
     ("gfloat", ("f64_to_e2m1", "binary64", "e2m1", 0x7FF8000000000000, RAISES, 0x0), None),
     ("gfloat", ("f64_to_p3109_k8p4ue", "binary64", "p3109_k8p4ue", 0xBFF0000000000000, RAISES, 0xFF), "GF-3"),
@@ -246,6 +256,109 @@ def test_rows_check_both_sides(backend, args, row):
     """Each predicate explains exactly what its row describes: change either side's code and it
     no longer applies."""
     m = _mismatch(*args)
+    assert crosscheck.classify(m, backend) == row
+
+
+def _asks(answers):
+    """A peer asked about other settings: ``answers`` by sat value, or a fixed code."""
+    return lambda operands, rounding=None, **changes: answers.get(changes.get("sat"), answers.get(None))
+
+
+# Fake mismatches of another kind next to each row: what the row's predicate must NOT excuse.
+# Each is one side's exact code changed, or a case outside the row (a refnum bug, or a peer
+# bug, that the looser predicates of the first wave classed under the row).
+@pytest.mark.parametrize("backend, args, kw, row", [
+    # MLD-1: the float32 step is exact (1.0): no double rounding, so a refnum 0x3F81 is a bug
+    ("ml_dtypes", ("f64_to_bf16", "binary64", "bfloat16", 0x3FF0000000000000, 0x3F80, 0x3F81), {}, None),
+    # MLD-1: ml_dtypes double-rounds, but refnum's code is not its own single rounding (0x3F81)
+    ("ml_dtypes", ("f64_to_bf16", "binary64", "bfloat16", 0x3FF0100000100000, 0x3F80, 0x3F82), {}, None),
+    # MLD-2: the canonical NaN without the input's sign
+    ("ml_dtypes", ("bf16_to_bf16", "bfloat16", "bfloat16", 0xFFC1, 0xFFC1, 0x7FC0), {}, None),
+    # MLD-3: the peer's shift with the payload changed
+    ("ml_dtypes", ("bf16_to_f32", "bfloat16", "binary32", 0xFFC1, 0xFFC20000, 0xFFC00000), {}, None),
+    # MLD-4: a NaN code other than FNUZ's 0x80
+    ("ml_dtypes", ("e5m2_to_f32", "e5m2", "binary32", 0xFE, 0xFFC00000, 0x7FC00000), {}, None),
+    # GF-1: 1.0 is no NaN: refnum turning it into the canonical NaN is a bug
+    ("gfloat", ("f64_to_e4m3", "binary64", "e4m3", 0x3FF0000000000000, 0xFF, 0x7F), {"ctx": OCP}, None),
+    # GF-1: a NaN input, refnum's NaN with the wrong sign for nan_sign=0
+    ("gfloat", ("f64_to_e5m2", "binary64", "e5m2", 0x7FF8000000000000, 0xFF, 0xFE), {"ctx": OCP}, None),
+    # GF-2: 1.0 into E2M1 does not overflow: gfloat raising there is not this row, whatever refnum gives
+    ("gfloat", ("f64_to_e2m1", "binary64", "e2m1", 0x3FF0000000000000, RAISES, 0x2),
+     {"ctx": OCP, "ask": _asks({True: 0x2})}, None),
+    # GF-3: -1.0 into an unsigned format under SatNone/rne must be NaN (v4.0), not 0x00
+    ("gfloat", (f"f64_to_{P4UE}", "binary64", P4UE, MINUS_ONE, RAISES, 0x00), {"ctx": P3109, "note": GF_NOTE}, None),
+    # GF-3: ... and M_lo (0x00) under SatFinite, not NaN
+    ("gfloat", (f"f64_to_{P4UE}", "binary64", P4UE, MINUS_ONE, RAISES, 0xFF),
+     {"ctx": Context.profile("p3109", saturation="finite"), "note": GF_NOTE}, None),
+    # GF-3: refnum right (NaN), but the peer gives a valid code: not gfloat's unprojected result
+    ("gfloat", (f"f64_to_{P4UE}", "binary64", P4UE, MINUS_ONE, 0x01, 0xFF), {"ctx": P3109, "note": GF_NOTE}, None),
+    # GF-3: -Inf: gfloat gives its +Inf code (0xFE); another code is not this row
+    ("gfloat", (f"f64_to_{P4UE}", "binary64", P4UE, MINUS_INF, 0xFD, 0xFF),
+     {"ctx": P3109, "note": GF_NOTE, "ask": _asks({None: 0xFE})}, None),
+    # GF-4: E8M0 of a nonzero value
+    ("gfloat", ("f64_to_e8m0", "binary64", "e8m0", 0x3FF0000000000000, 0xFF, 0x7F), {"ctx": OCP}, None),
+    # GF-5: 1.0 into a Finite format does not overflow: gfloat's NaN there is not this row
+    ("gfloat", ("f64_to_p3109_k8p4sf", "binary64", "p3109_k8p4sf", 0x3FF0000000000000, 0x80, 0x38),
+     {"ctx": P3109, "note": GF_NOTE, "ask": _asks({True: 0x38})}, None),
+    # GF-5: an overflow, refnum NaN instead of M_hi
+    ("gfloat", ("f64_to_p3109_k8p4sf", "binary64", "p3109_k8p4sf", 0x4090000000000000, 0x80, 0x80),
+     {"ctx": P3109, "note": GF_NOTE, "ask": _asks({True: 0x7F}), "flags": Flag.OVERFLOW}, None),
+    # GF-7: 1.0 is not below 2**-127
+    ("gfloat", ("f64_to_e8m0", "binary64", "e8m0", 0x3FF0000000000000, 0xFF, 0x00), {"ctx": OCP}, None),
+    # NP-1: numpy's moved bits, but refnum's NaN is not the payload rule's 0x7F00
+    ("numpy", ("f32_to_f16", "binary32", "binary16", 0x7FA00001, 0x7D01, 0x7F01), {"ctx": X86}, None),
+    # NP-2: numpy's second NaN, but refnum's is not the first operand quieted (0x7FE9)
+    ("numpy", ("f16_add", "binary16", "binary16", None, 0xFF98, 0x7E00),
+     {"ctx": X86, "op": "add", "operands": (0x7DE9, 0xFF98)}, None),
+    # TORCH-1: the magnitude rounded, but refnum's code is not E8M0's NaN
+    ("torch", ("f32_to_e8m0", "binary32", "e8m0", 0xC0800000, 0x81, 0x00), {"ctx": OCP}, None),
+    # TORCH-2: binary32 0xFFC12345: nan="payload" requires 0xFFC1, not 0x7FC1
+    ("torch", ("f32_to_bf16", "binary32", "bfloat16", 0xFFC12345, 0xFFFF, 0x7FC1), {"ctx": TORCH_BF16}, None),
+    # TORCH-2: from float16 torch gives 0x7FC0, not 0xFFFF
+    ("torch", ("f16_to_bf16", "binary16", "bfloat16", 0xFE00, 0xFFFF, 0xFFC0), {"ctx": TORCH_BF16}, None),
+    # TORCH-2: 1 + 1 is no invalid operation: refnum inventing the default NaN is a bug
+    ("torch", ("bf16_add", "bfloat16", "bfloat16", None, 0xFFFF, 0xFFC0),
+     {"ctx": X86, "op": "add", "operands": (0x3F80, 0x3F80)}, None),
+    # TORCH-3: torch's NaN keeps the input's sign: +NaN gives 0x7F, not 0xFF
+    ("torch", ("f32_to_e5m2", "binary32", "e5m2", 0x7FC00000, 0xFF, 0xFE), {"ctx": TORCH_E5M2}, None),
+    # TORCH-4: refnum's widened NaN with the wrong sign
+    ("torch", ("e4m3_to_f32", "e4m3", "binary32", 0x7F, 0x7FF00000, 0xFFC00000), {}, None),
+    # TORCH-5: a signalling-looking peer code for E4M3's NaN, which is TORCH-4's case
+    ("torch", ("e4m3_to_f32", "e4m3", "binary32", 0x7F, 0x7F800001, 0x7FC00000), {}, None),
+    # TORCH-6: a quiet NaN is not kept signalling
+    ("torch", ("bf16_to_f32", "bfloat16", "binary32", 0xFFD2, 0xFFD20000, 0xFFD30000), {}, None),
+    # TORCH-7: torch's second NaN, but refnum's is not the first operand quieted
+    ("torch", ("f16_sub", "binary16", "binary16", None, 0xFF98, 0x7E00),
+     {"ctx": X86, "op": "sub", "operands": (0x7DE9, 0xFF98)}, None),
+    # ... and the rows themselves, with both sides as the rows state them
+    ("gfloat", (f"f64_to_{P4UE}", "binary64", P4UE, MINUS_ONE, RAISES, 0xFF), {"ctx": P3109, "note": GF_NOTE}, "GF-3"),
+    ("gfloat", (f"f64_to_{P4UE}", "binary64", P4UE, MINUS_ONE, 2 ** 64 - 2, 0xFF),
+     {"ctx": P3109, "note": GF_NOTE}, "GF-3"),
+    ("gfloat", (f"f64_to_{P4UE}", "binary64", P4UE, MINUS_ONE, RAISES, 0x00),
+     {"ctx": Context.profile("p3109", rounding="rtz"), "note": GF_NOTE}, "GF-3"),
+    ("gfloat", (f"f64_to_{P4UE}", "binary64", P4UE, MINUS_INF, 0xFE, 0xFF),
+     {"ctx": P3109, "note": GF_NOTE, "ask": _asks({None: 0xFE})}, "GF-3"),
+    ("gfloat", ("f64_to_p3109_k8p4sf", "binary64", "p3109_k8p4sf", 0x4090000000000000, 0x80, 0x7F),
+     {"ctx": P3109, "note": GF_NOTE, "ask": _asks({True: 0x7F}), "flags": Flag.OVERFLOW}, "GF-5"),
+    ("gfloat", ("f64_to_e2m1", "binary64", "e2m1", 0x4020000000000000, RAISES, 0x7),
+     {"ctx": OCP, "ask": _asks({True: 0x7}), "flags": Flag.OVERFLOW}, "GF-2"),
+    ("numpy", ("f16_add", "binary16", "binary16", None, 0xFF98, 0x7FE9),
+     {"ctx": X86, "op": "add", "operands": (0x7DE9, 0xFF98)}, "NP-2"),
+    ("torch", ("f16_sub", "binary16", "binary16", None, 0xFF98, 0x7FE9),
+     {"ctx": X86, "op": "sub", "operands": (0x7DE9, 0xFF98)}, "TORCH-7"),
+    ("torch", ("f32_to_bf16", "binary32", "bfloat16", 0xFFC12345, 0xFFFF, 0xFFC1), {"ctx": TORCH_BF16}, "TORCH-2"),
+    ("torch", ("f16_to_bf16", "binary16", "bfloat16", 0xFE00, 0x7FC0, 0xFFC0), {"ctx": TORCH_BF16}, "TORCH-2"),
+    ("torch", ("bf16_add", "bfloat16", "bfloat16", None, 0x7FC0, 0xFFE1),
+     {"ctx": X86, "op": "add", "operands": (0x7F80, 0xFFE1)}, "TORCH-2"),
+    ("torch", ("bf16_sqrt", "bfloat16", "bfloat16", None, 0xFFFF, 0xFFC0),
+     {"ctx": X86, "op": "sqrt", "operands": (0xBF80,), "flags": Flag.INVALID}, "TORCH-2"),
+    ("torch", ("f32_to_e5m2", "binary32", "e5m2", 0x7FC00000, 0x7F, 0x7E), {"ctx": TORCH_E5M2}, "TORCH-3"),
+])
+def test_rows_report_a_mismatch_of_another_kind(backend, args, kw, row):
+    """A row explains only its own case with both sides' exact codes (spec/differences.md: "a
+    row never hides a disagreement of another kind")."""
+    function, src, dst, x, peer, ours = args
+    m = _mismatch(function, src, dst, x if x is not None else kw["operands"][0], peer, ours, **kw)
     assert crosscheck.classify(m, backend) == row
 
 
