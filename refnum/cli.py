@@ -279,6 +279,9 @@ _KNOB_HELP = {
     "inf_zero_nan": "fma(Inf, 0, qNaN): signal invalid or not",
     "div_by_zero": "x / 0: a signed infinity (IEEE) or NaN (P3109)",
     "rto_overflow": "round-to-odd overflow: largest finite (SoftFloat) or Inf (Arm BF16)",
+    "nan_fill": "trailing bits of a NaN without payload: the quiet bit (IEEE) or all ones (CUDA, torch)",
+    "overflow_nan": "sign of the NaN of an E4M3 non-saturating overflow: as --nan says, or the value's (CUDA)",
+    "unsigned_negative": "negative into an unsigned format (E8M0): by --saturate, clamp, nan or |x| (CUDA, torch)",
 }
 
 

@@ -69,6 +69,9 @@ KNOB_MEANING = {
     "inf_zero_nan": "whether fma(Inf, 0, qNaN) signals invalid ([arithmetic.md](arithmetic.md#fused-multiply-add))",
     "div_by_zero": "x / 0: signed infinity (IEEE) or NaN (P3109) ([arithmetic.md](arithmetic.md#division))",
     "rto_overflow": "round to odd on overflow (saturation none): largest finite (SoftFloat) or Inf (Arm BF16)",
+    "nan_fill": "trailing field of a NaN without payload: the quiet bit or all ones ([below](#nan-encodings))",
+    "overflow_nan": "sign of the NaN an overflow gives (E4M3 non-saturating): as `nan` says, or the value's ([overflow.md](overflow.md))",
+    "unsigned_negative": "negative value into an unsigned format; `None` = by the overflow policy ([overflow.md](overflow.md#negative-values-into-unsigned-formats))",
 }
 
 FLAG_LETTER = {"INEXACT": "x", "UNDERFLOW": "u", "OVERFLOW": "o", "DIVBYZERO": "i", "INVALID": "v"}
