@@ -249,8 +249,8 @@ PROFILES = {
     "cuda": dict(nan="canonical", nan_sign=0, nan_fill="ones", overflow_nan="sign", nan_missing="max",
                  zero_missing="min", unsigned_negative="magnitude"),
     # torch 2.x Tensor.to(dtype) into float8_e4m3fn, float8_e5m2, the FNUZ types and float8_e8m0fnu,
-    # as torch 2.11 returned them on an H200's CPU and GPU (spec/hardware-profiles.md); torch >= 2.12
-    # saturates into float8_e4m3fn (saturation="finite" on top).
+    # as torch 2.11 returned them on an H200's CPU and GPU (spec/hardware-profiles.md); torch 2.13
+    # saturates into float8_e4m3fn (pytorch/pytorch#178817): saturation="finite" on top for that type.
     "torch": dict(saturation="none", nan="sign", nan_sign=1, nan_fill="ones", zero_missing="min",
                   p1_parity="significand", lowest_binade="subnormal", unsigned_negative="magnitude"),
 }

@@ -257,9 +257,9 @@ def test_torch8_cuda_casts_drop_the_sign_of_a_binary16_nan():
 
 
 def test_torch_profile_against_live_torch():
-    """The live torch (CPU): every binary16 and bfloat16 code into each float8 type; torch 2.12
-    and later saturate into float8_e4m3fn (pytorch/pytorch#178817), so that target takes
-    ``saturation="finite"`` on top when the installed torch does."""
+    """The live torch (CPU): every binary16 and bfloat16 code into each float8 type. torch 2.13
+    saturates into float8_e4m3fn where 2.11 did not (pytorch/pytorch#178817), so that target
+    takes ``saturation="finite"`` on top when the installed torch saturates."""
     torch = pytest.importorskip("torch")
     import numpy as np
 
