@@ -281,15 +281,16 @@ _KNOB_HELP = {
     "rto_overflow": "round-to-odd overflow: largest finite (SoftFloat) or Inf (Arm BF16)",
     "nan_fill": "trailing bits of a NaN without payload: the quiet bit (IEEE) or all ones (CUDA, torch)",
     "overflow_nan": "sign of the NaN of an E4M3 non-saturating overflow: as --nan says, or the value's (CUDA)",
-    "unsigned_negative": "negative into an unsigned format (E8M0): by --saturate, clamp, nan or |x| (CUDA, torch)",
+    "unsigned_negative": "negative into an unsigned format (E8M0): clamp, nan, |x| (CUDA, torch), or default: by --saturate",
 }
 
 
 def _choice_knobs():
-    """The Context knobs with a fixed set of choices, apart from those with their own options."""
+    """The Context knobs with a fixed set of choices, apart from those with their own options;
+    a knob whose choices include None (unsigned_negative) spells it "default", as --saturate does."""
     from .context import _CHOICES
 
-    return {k: tuple(c for c in v if c is not None) for k, v in _CHOICES.items()
+    return {k: tuple("default" if c is None else c for c in v) for k, v in _CHOICES.items()
             if k not in ("rounding", "saturation", "tininess")}
 
 
@@ -346,7 +347,8 @@ def build_context(args):
     from .context import Context, canonical_rounding
 
     knobs = ("tininess", "exact", "ftz", "daz", *_choice_knobs())
-    changes = {k: getattr(args, k) for k in knobs if getattr(args, k, None) is not None}
+    changes = {k: None if getattr(args, k) == "default" else getattr(args, k)
+               for k in knobs if getattr(args, k, None) is not None}
     if getattr(args, "saturate", None) is not None:
         changes["saturation"] = None if args.saturate == "default" else args.saturate
     rounding = getattr(args, "rounding", None)

@@ -108,7 +108,8 @@ class Context:
     nan_sign      sign bit of a newly generated NaN (x86 uses 1; so does the
                   ml_dtypes profile: ml_dtypes computes in float32 on the host,
                   and an x86 host's invalid operation gives a negative NaN)
-    nan_fill      the trailing field of a NaN that keeps no payload, in an
+    nan_fill      the trailing field of a NaN whose payload is not kept (``nan``
+                  canonical or sign, and the NaN of an overflow), in an
                   IEEE-layout format (binary16, bfloat16, E5M2): quiet (only
                   the quiet bit: 0x7E00, E5M2 0x7E; IEEE 754 §6.2.1) or ones
                   (every trailing bit: 0x7FFF, E5M2 0x7F; NVIDIA's CUDA

@@ -19,7 +19,11 @@ profile as it is.
 
 from __future__ import annotations
 
+import io
 import os
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -88,7 +92,7 @@ def test_unsigned_negative_magnitude_rounds_the_magnitude(name):
         for policy in ("none", "finite", "satnone"):
             ctx = Context(rounding=mode, saturation=policy, unsigned_negative="magnitude")
             f = converter("binary16", name, ctx)
-            for code, x in _negative_binary16(7):
+            for code, x in _negative_binary16(13):
                 magnitude = oracle.POS_INF if x is oracle.NEG_INF else -x
                 got, flags = f(code)
                 assert (got, Flag.ieee(flags)) == oracle.nearest(magnitude, ofmt, mode, policy), (
@@ -107,7 +111,7 @@ def test_unsigned_negative_clamp_or_nan_whatever_the_policy(name, knob):
     for mode in MODES:
         for policy in ("none", "finite", "satnone"):
             f = converter("binary16", name, Context(rounding=mode, saturation=policy, unsigned_negative=knob))
-            for code, x in _negative_binary16(11):
+            for code, x in _negative_binary16(17):
                 got, flags = f(code)
                 if x is not oracle.NEG_INF and t.has_zero and oracle.nearest(-x, ofmt, MIRROR[mode], policy)[0] == 0:
                     assert got == 0 and not flags & Flag.INVALID, (name, mode, policy, hex(code))
@@ -122,6 +126,33 @@ def test_unsigned_negative_default_is_the_overflow_policy():
     assert Context().unsigned_negative is None
     assert [convert(0xBC00, "f16", "e8m0", Context(saturation=s))[0] for s in ("finite", "none")] == [0x00, 0xFF]
     assert convert(0xBC00, "f16", "e8m0", Context(saturation="none", rounding="rtz"))[0] == 0x00
+
+
+def test_cli_unsigned_negative_option():
+    """``--unsigned-negative`` sets the knob (``default`` restores the policy's rule, even over a
+    profile); a bad choice is one line on stderr and exit 2."""
+    e8m0 = oracle.catalog_format("e8m0")
+    codes = (0xBC00, 0xC200, 0xFC00)                                  # -1, -3, -Inf
+    magnitudes = (Fraction(1), Fraction(3), oracle.POS_INF)
+    for argv, want in (
+            (["--unsigned-negative", "magnitude"], [oracle.nearest(m, e8m0, "rne", "none")[0] for m in magnitudes]),
+            (["--unsigned-negative", "clamp"], [0x00] * 3),
+            (["--profile", "cuda", "--unsigned-negative", "default"], [0xFF] * 3)):
+        rc, out, err = _cli("run", "f16_to_e8m0", "--saturate", "none", *argv, stdin="".join(f"{c:04X}\n" for c in codes))
+        assert (rc, err) == (0, "") and [int(line.split()[1], 16) for line in out.splitlines()] == want, argv
+    rc, out, err = _cli("run", "f16_to_e8m0", "--unsigned-negative", "abs", stdin="BC00\n")
+    assert rc == 2 and out == "" and err.startswith("refnum: ") and err.count("\n") == 1
+
+
+def _cli(*argv, stdin=""):
+    out, err, saved = io.StringIO(), io.StringIO(), sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            rc = main(list(argv))
+    finally:
+        sys.stdin = saved
+    return rc, out.getvalue(), err.getvalue()
 
 
 def test_overflow_nan_sign_keeps_the_sign_of_the_overflowing_value():
@@ -199,24 +230,14 @@ def test_ocp_profile_differs_from_the_h200_where_the_cuda_profile_says():
 
 def test_cli_runs_the_cuda_profile():
     """One CLI path: ``refnum run --profile cuda f16_to_e4m3 --saturate none`` on a sample of
-    binary16 codes (each NOSAT column row), and ``bf16_to_e8m0 -r rup --saturate finite``."""
+    binary16 codes (the NOSAT column), and ``bf16_to_e8m0 -r rup --saturate finite``."""
     data = _npz("cuda-conversions.npz")
-    import io
-    import sys
-    from contextlib import redirect_stdout
-
     for function, key, column, options in (("f16_to_e4m3", "f16_to_fp8", 1, ["--saturate", "none"]),
                                            ("bf16_to_e8m0", "bf16_to_fp8_e8m0", 6, ["-r", "rup", "--saturate", "finite"])):
-        codes = list(range(0, 0x10000, 97)) + [0x7C00, 0xFC00, 0xFE00, 0xDF41, 0x8081]
-        out, saved = io.StringIO(), sys.stdin
-        sys.stdin = io.StringIO("".join(f"{c:04X}\n" for c in codes))
-        try:
-            with redirect_stdout(out):
-                assert main(["run", "--profile", "cuda", function, *options]) == 0
-        finally:
-            sys.stdin = saved
-        lines = out.getvalue().splitlines()
-        assert [int(line.split()[1], 16) for line in lines] == [int(data[key][c, column]) for c in codes]
+        codes = list(range(0, 0x10000, 251)) + [0x7C00, 0xFC00, 0xFE00, 0xDF41, 0x8081]
+        rc, out, err = _cli("run", "--profile", "cuda", function, *options, stdin="".join(f"{c:04X}\n" for c in codes))
+        assert (rc, err) == (0, "")
+        assert [int(line.split()[1], 16) for line in out.splitlines()] == [int(data[key][c, column]) for c in codes]
 
 
 # -- torch: the H200's torch casts and the live one ------------------------------------------------
