@@ -244,8 +244,10 @@ exit status: 0 ok, 1 verify found mismatches, 2 usage or input error."""
 
 def _semantics_options(rounding=True):
     p = _Parser(add_help=False, allow_abbrev=False)
+    from .context import PROFILES
+
     g = p.add_argument_group("semantics (--profile first, then each option below overrides it)")
-    g.add_argument("--profile", metavar="NAME", help="riscv, x86, arm, ml_dtypes, p3109, ocp, avx512_bf16, arm_bf16, default")
+    g.add_argument("--profile", metavar="NAME", help=", ".join(sorted(PROFILES, key=lambda n: n == "default")))
     if rounding:
         g.add_argument("--rounding", "-r", metavar="MODE",
                        help="rne rna rtz rup rdn rto sr-a sr-b sr-c, or TestFloat's near_even near_maxMag"

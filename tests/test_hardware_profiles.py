@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from fractions import Fraction
@@ -215,6 +216,23 @@ def test_cuda_reproduces_every_h200_conversion():
     assert bad == []
 
 
+def test_cuda_through_convert_itself():
+    """The same columns through :func:`refnum.convert` (decode, then the one projection step; no
+    bound converter and no remembered results) on a stratified sample: every code whose low
+    trailing bits are a boundary pattern (all zeros, all ones, the half-way bit alone) and a
+    seeded 2,000 more."""
+    data = _npz("cuda-conversions.npz")
+    rng = random.Random(8)
+    codes = sorted({c for c in range(0x10000) if c & 0x1F in (0x00, 0x1F, 0x10, 0x0F)}
+                   | {rng.randrange(0x10000) for _ in range(2000)})
+    for key, columns in (("f16_to_fp8", F16_TO_FP8), ("bf16_to_fp8_e8m0", BF16_TO_FP8_E8M0)):
+        table = data[key].tolist()                      # an npz array is read again at each data[key]
+        for j, (src, dst, rounding, saturation) in enumerate(columns):
+            ctx = _column_context("cuda", rounding, saturation)
+            bad = [c for c in codes if convert(c, src, dst, ctx)[0] != table[c][j]]
+            assert bad == [], (key, j, [hex(c) for c in bad[:5]])
+
+
 def test_ocp_profile_differs_from_the_h200_where_the_cuda_profile_says():
     """Without the cuda knobs the ocp profile misses exactly the documented cases: the E5M2
     NaN (0x7E, H200 0x7F), the sign of E4M3's non-saturating overflow, negative values into
@@ -237,7 +255,8 @@ def test_cli_runs_the_cuda_profile():
         codes = list(range(0, 0x10000, 251)) + [0x7C00, 0xFC00, 0xFE00, 0xDF41, 0x8081]
         rc, out, err = _cli("run", "--profile", "cuda", function, *options, stdin="".join(f"{c:04X}\n" for c in codes))
         assert (rc, err) == (0, "")
-        assert [int(line.split()[1], 16) for line in out.splitlines()] == [int(data[key][c, column]) for c in codes]
+        measured = data[key][:, column].tolist()
+        assert [int(line.split()[1], 16) for line in out.splitlines()] == [measured[c] for c in codes]
 
 
 # -- torch: the H200's torch casts and the live one ------------------------------------------------
