@@ -243,9 +243,9 @@ exit status: 0 ok, 1 verify found mismatches, 2 usage or input error."""
 
 
 def _semantics_options(rounding=True):
-    p = _Parser(add_help=False, allow_abbrev=False)
     from .context import PROFILES
 
+    p = _Parser(add_help=False, allow_abbrev=False)
     g = p.add_argument_group("semantics (--profile first, then each option below overrides it)")
     g.add_argument("--profile", metavar="NAME", help=", ".join(sorted(PROFILES, key=lambda n: n == "default")))
     if rounding:
