@@ -283,7 +283,8 @@ _KNOB_HELP = {
     "rto_overflow": "round-to-odd overflow: largest finite (SoftFloat) or Inf (Arm BF16)",
     "nan_fill": "trailing bits of a NaN without payload: the quiet bit (IEEE) or all ones (CUDA, torch)",
     "overflow_nan": "sign of the NaN of an E4M3 non-saturating overflow: as --nan says, or the value's (CUDA)",
-    "unsigned_negative": "negative into an unsigned format (E8M0): clamp, nan, |x| (CUDA, torch), or default: by --saturate",
+    "unsigned_negative": "negative into an unsigned format (E8M0): clamp, nan, |x| (CUDA, torch),"
+                         " or default: by --saturate",
 }
 
 

@@ -139,7 +139,8 @@ def test_cli_unsigned_negative_option():
             (["--unsigned-negative", "magnitude"], [oracle.nearest(m, e8m0, "rne", "none")[0] for m in magnitudes]),
             (["--unsigned-negative", "clamp"], [0x00] * 3),
             (["--profile", "cuda", "--unsigned-negative", "default"], [0xFF] * 3)):
-        rc, out, err = _cli("run", "f16_to_e8m0", "--saturate", "none", *argv, stdin="".join(f"{c:04X}\n" for c in codes))
+        lines = "".join(f"{c:04X}\n" for c in codes)
+        rc, out, err = _cli("run", "f16_to_e8m0", "--saturate", "none", *argv, stdin=lines)
         assert (rc, err) == (0, "") and [int(line.split()[1], 16) for line in out.splitlines()] == want, argv
     rc, out, err = _cli("run", "f16_to_e8m0", "--unsigned-negative", "abs", stdin="BC00\n")
     assert rc == 2 and out == "" and err.startswith("refnum: ") and err.count("\n") == 1
@@ -250,8 +251,9 @@ def test_cli_runs_the_cuda_profile():
     """One CLI path: ``refnum run --profile cuda f16_to_e4m3 --saturate none`` on a sample of
     binary16 codes (the NOSAT column), and ``bf16_to_e8m0 -r rup --saturate finite``."""
     data = _npz("cuda-conversions.npz")
-    for function, key, column, options in (("f16_to_e4m3", "f16_to_fp8", 1, ["--saturate", "none"]),
-                                           ("bf16_to_e8m0", "bf16_to_fp8_e8m0", 6, ["-r", "rup", "--saturate", "finite"])):
+    for function, key, column, options in (
+            ("f16_to_e4m3", "f16_to_fp8", 1, ["--saturate", "none"]),
+            ("bf16_to_e8m0", "bf16_to_fp8_e8m0", 6, ["-r", "rup", "--saturate", "finite"])):
         codes = list(range(0, 0x10000, 251)) + [0x7C00, 0xFC00, 0xFE00, 0xDF41, 0x8081]
         rc, out, err = _cli("run", "--profile", "cuda", function, *options, stdin="".join(f"{c:04X}\n" for c in codes))
         assert (rc, err) == (0, "")
