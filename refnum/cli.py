@@ -257,9 +257,11 @@ when the whole input succeeds)."""
 
 
 def _semantics_options(rounding=True):
+    from .context import PROFILES
+
     p = _Parser(add_help=False, allow_abbrev=False)
     g = p.add_argument_group("semantics (--profile first, then each option below overrides it)")
-    g.add_argument("--profile", metavar="NAME", help="riscv, x86, arm, softfloat_8086_sse, ml_dtypes, p3109, ocp, avx512_bf16, arm_bf16, default")
+    g.add_argument("--profile", metavar="NAME", help=", ".join(sorted(PROFILES, key=lambda n: n == "default")))
     if rounding:
         g.add_argument("--rounding", "-r", metavar="MODE",
                        help="rne rna rtz rup rdn rto sr-a sr-b sr-c, or TestFloat's near_even near_maxMag"
@@ -294,14 +296,19 @@ _KNOB_HELP = {
     "fma_nan_order": "fma NaN operands: the product's first (SoftFloat, x86) or the addend's (Arm)",
     "div_by_zero": "x / 0: a signed infinity (IEEE) or NaN (P3109)",
     "rto_overflow": "round-to-odd overflow: largest finite (SoftFloat) or Inf (Arm BF16)",
+    "nan_fill": "trailing bits of a NaN without payload: the quiet bit (IEEE) or all ones (CUDA, torch)",
+    "overflow_nan": "sign of the NaN of an E4M3 non-saturating overflow: as --nan says, or the value's (CUDA)",
+    "unsigned_negative": "negative into an unsigned format (E8M0): clamp, nan, |x| (CUDA, torch),"
+                         " or default: by --saturate",
 }
 
 
 def _choice_knobs():
-    """The Context knobs with a fixed set of choices, apart from those with their own options."""
+    """The Context knobs with a fixed set of choices, apart from those with their own options;
+    a knob whose choices include None (unsigned_negative) spells it "default", as --saturate does."""
     from .context import _CHOICES
 
-    return {k: tuple(c for c in v if c is not None) for k, v in _CHOICES.items()
+    return {k: tuple("default" if c is None else c for c in v) for k, v in _CHOICES.items()
             if k not in ("rounding", "saturation", "tininess")}
 
 
@@ -358,7 +365,8 @@ def build_context(args):
     from .context import Context, canonical_rounding
 
     knobs = ("tininess", "exact", "ftz", "daz", *_choice_knobs())
-    changes = {k: getattr(args, k) for k in knobs if getattr(args, k, None) is not None}
+    changes = {k: None if getattr(args, k) == "default" else getattr(args, k)
+               for k in knobs if getattr(args, k, None) is not None}
     if getattr(args, "saturate", None) is not None:
         changes["saturation"] = None if args.saturate == "default" else args.saturate
     rounding = getattr(args, "rounding", None)

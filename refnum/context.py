@@ -57,6 +57,8 @@ _CHOICES = {
     "saturation": (None, "none", "finite", "propagate", "satnone"),
     "tininess": ("after", "before"),
     "nan": ("canonical", "sign", "payload"),
+    "nan_fill": ("quiet", "ones"),
+    "overflow_nan": ("nan", "sign"),
     "nan_missing": ("max", "zero", "negzero", "error"),
     "zero_missing": ("min", "nan"),
     "lowest_binade": ("exact", "subnormal"),
@@ -67,6 +69,7 @@ _CHOICES = {
     "fma_nan_order": ("product", "addend"),
     "div_by_zero": ("inf", "nan"),
     "rto_overflow": ("max", "inf"),
+    "unsigned_negative": (None, "clamp", "nan", "magnitude"),
 }
 
 
@@ -107,6 +110,18 @@ class Context:
     nan_sign      sign bit of a newly generated NaN (x86 uses 1; so does the
                   ml_dtypes profile: ml_dtypes computes in float32 on the host,
                   and an x86 host's invalid operation gives a negative NaN)
+    nan_fill      the trailing field of a NaN whose payload is not kept (``nan``
+                  canonical or sign, and the NaN of an overflow), in an
+                  IEEE-layout format (binary16, bfloat16, E5M2): quiet (only
+                  the quiet bit: 0x7E00, E5M2 0x7E; IEEE 754 §6.2.1) or ones
+                  (every trailing bit: 0x7FFF, E5M2 0x7F; NVIDIA's CUDA
+                  intrinsics, torch's E5M2 casts)
+    overflow_nan  the NaN of a non-saturating overflow or an infinity into a
+                  format whose only non-finite code is NaN (OFP8 E4M3 non-SAT):
+                  nan (a generated NaN: encoded as ``nan`` says, canonical with
+                  ``nan_sign`` or with the value's sign) or sign (the canonical
+                  NaN with the overflowing value's sign, whatever ``nan`` says
+                  for NaN operands: CUDA's ``__NV_NOSAT`` E4M3, -500 -> 0xFF)
     nan_missing   NaN into a format without NaN (FP4/FP6): max (+max: PTX,
                   ONNX, TE), zero (+0), negzero (ml_dtypes: the -0 code with
                   the NaN's sign flipped), error
@@ -150,6 +165,14 @@ class Context:
     rto_overflow  where round to odd sends an overflow under saturation none:
                   max (the largest finite value, as for round toward zero:
                   SoftFloat ``odd``) or inf (Arm BFDotAdd's round-to-odd)
+    unsigned_negative  a negative nonzero value (or -Inf) into an unsigned
+                  floating-point format (E8M0, UE4M3, P3109 unsigned): None =
+                  by the overflow policy, P3109 v4.0 §4.7.5 "X < M_lo" (the
+                  lowest value under finite/propagate or rounding rtz/rup, NaN
+                  otherwise); clamp (always the lowest value); nan (always NaN
+                  where the format has one); magnitude (|x| is projected
+                  instead: torch, CUDA's ``__nv_cvt_*_to_e8m0``).  Integer
+                  targets follow ``invalid_int``
     """
 
     rounding: str = "rne"
@@ -171,6 +194,9 @@ class Context:
     fma_nan_order: str = "product"
     div_by_zero: str = "inf"
     rto_overflow: str = "max"
+    nan_fill: str = "quiet"
+    overflow_nan: str = "nan"
+    unsigned_negative: str | None = None
     name: str = "default"
 
     def __post_init__(self):
@@ -240,6 +266,17 @@ PROFILES = {
     "avx512_bf16": dict(nan="payload", nan_sign=1, invalid_int="x86", tininess="after", daz=True, ftz=True),
     "arm_bf16": dict(rounding="rto", rto_overflow="inf", nan="canonical", nan_sign=0, invalid_int="arm",
                      tininess="before", daz=True, ftz=True),
+    # NVIDIA's conversion intrinsics of CUDA 13 (cuda_fp8.h, cuda_fp6.h, cuda_fp4.h; on sm_90 the PTX
+    # cvt instructions, .satfinite for __NV_SATFINITE), as an H200 returned them for every binary16 and
+    # bfloat16 code (spec/hardware-profiles.md): the saturation is the call's (__NV_SATFINITE: finite,
+    # __NV_NOSAT: none; unset: the format's catalogue default), the rounding mode too (rz, rp into E8M0).
+    "cuda": dict(nan="canonical", nan_sign=0, nan_fill="ones", overflow_nan="sign", nan_missing="max",
+                 zero_missing="min", unsigned_negative="magnitude"),
+    # torch 2.x Tensor.to(dtype) into float8_e4m3fn, float8_e5m2, the FNUZ types and float8_e8m0fnu,
+    # as torch 2.11 returned them on an H200's CPU and GPU (spec/hardware-profiles.md); torch 2.13
+    # saturates into float8_e4m3fn (pytorch/pytorch#178817): saturation="finite" on top for that type.
+    "torch": dict(saturation="none", nan="sign", nan_sign=1, nan_fill="ones", zero_missing="min",
+                  p1_parity="significand", lowest_binade="subnormal", unsigned_negative="magnitude"),
 }
 
 DEFAULT = Context()

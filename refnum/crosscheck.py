@@ -382,15 +382,6 @@ def _second_nan(*ops):
     return explains
 
 
-def _torch1(m):
-    """torch rounds |x| of a negative value into E8M0; refnum's E8M0 has no negative values: NaN."""
-    v = m.value
-    if m.dst.name != "e8m0" or v.sign == 0 or not v.is_finite or v.is_zero:
-        return False
-    magnitude, _ = convert_code(m.x & ~m.src.sign_bit, m.src, m.dst, m.check.ctx)
-    return m.peer == magnitude and m.ours == m.dst.canonical_nan
-
-
 def _torch2(m):
     """torch's NaN in bfloat16: 0x7FC0 from float16, 0xFFFF from float32; in bfloat16 arithmetic
     0xFFFF in the 32-element blocks of the vector loop and 0x7FC0 in its scalar tail (a case's
@@ -410,13 +401,6 @@ def _torch2(m):
     else:
         return False
     return m.peer in (0xFFFF, 0x7FC0) and m.ours == ours
-
-
-def _torch3(m):
-    """torch's E5M2 NaN is S.11111.11 with the input's sign; refnum's (``nan="payload"``) is the
-    quiet NaN S.11111.1p, p the payload's leading bit."""
-    return (m.check.op is None and m.dst.name == "e5m2" and m.value.is_nan
-            and m.peer == 0x7F | (0x80 if m.x & m.src.sign_bit else 0) and m.ours == _payload_nan(m.x, m.src, m.dst))
 
 
 def _torch4(m):
@@ -453,9 +437,7 @@ KNOWN_DIFFERENCES = (
     Known("GF-7", "gfloat", "values below 2**-127 into E8M0: gfloat NaN, refnum 2**-127", _gf7),
     Known("NP-1", "numpy", "float16 casts keep signalling NaNs signalling", _np1),
     Known("NP-2", "numpy", "float16 add and mul of two NaNs return the second NaN", _second_nan("add", "mul")),
-    Known("TORCH-1", "torch", "negative values into E8M0: torch rounds |x|", _torch1),
     Known("TORCH-2", "torch", "NaN into bfloat16: 0xFFFF or 0x7FC0", _torch2),
-    Known("TORCH-3", "torch", "E5M2 NaN code S.11111.11", _torch3),
     Known("TORCH-4", "torch", "E4M3 NaN widens to float32 0x7FF00000", _torch4),
     Known("TORCH-5", "torch", "FNUZ and E8M0 NaN widen to float32 0x7F800001", _torch5),
     Known("TORCH-6", "torch", "bfloat16 -> float32 keeps signalling NaNs signalling", _torch6),
@@ -926,21 +908,29 @@ class Numpy(Backend):
 TORCH_TYPES = ("float16", "bfloat16", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz",
                "float8_e8m0fnu")
 TORCH_OPS = {"add": "add", "sub": "sub", "mul": "mul", "div": "div", "sqrt": "sqrt"}
-TORCH_SATURATING = ("e4m3",)     # float8_e4m3fn clamps overflow and Inf to +-448; the others do not
+# torch 2.13 clamps overflow and Inf into float8_e4m3fn to +-448 (torch 2.11 gave NaN: pytorch/pytorch#178817
+# made the CPU cast saturate); the other float8 types do not saturate
+TORCH_SATURATING = ("e4m3",)
 
 
 def torch_cast_context(dst):
-    """The semantics of torch's CPU casts into ``dst`` (measured with torch 2.13.0)."""
-    return Context.profile("ml_dtypes", nan="payload", zero_missing="min",
-                           saturation="finite" if dst.name in TORCH_SATURATING else "none")
+    """The semantics of torch's CPU casts into ``dst`` (measured with torch 2.13.0): the torch
+    profile (its float8 casts), saturating into float8_e4m3fn; into the 16- and 32-bit types
+    NaNs keep their sign and payload, quieted, as x86's conversions do."""
+    ctx = Context.profile("torch")
+    if dst.name in TORCH_SATURATING:
+        ctx = ctx.replace(saturation="finite")
+    if dst.k > 8:
+        ctx = ctx.replace(nan="payload", nan_fill="quiet")
+    return ctx
 
 
 class Torch(Backend):
     """torch on the CPU: ``Tensor.to(dtype)`` casts and float16/bfloat16 element-wise operations.
 
-    Casts run under :func:`torch_cast_context` (measured with torch 2.13.0: sign-keeping,
-    non-saturating except into float8_e4m3fn, NaN payloads kept and quieted as x86 does,
-    E8M0 as ml_dtypes but 0 -> 2**-127); operations under ``Context.profile("x86")``:
+    Casts run under :func:`torch_cast_context` (measured with torch 2.13.0: the torch profile,
+    saturating into float8_e4m3fn, NaN payloads kept and quieted into the 16- and 32-bit types
+    as x86 does); operations under ``Context.profile("x86")``:
     torch computes a float16 or bfloat16 operation in float32 and rounds the result, which
     for +, -, *, / and sqrt is innocuous (24 >= 2 * 11 + 2) and equals one rounding.
     """

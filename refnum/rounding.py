@@ -163,6 +163,8 @@ def guard_round_sticky(value, fmt):
 
 def _round_float(fmt, ctx, sign, num, exp, den, rand):
     m, p, emin, qmin, qmax, smax = fmt.grid
+    if sign and _by_magnitude(fmt, ctx):
+        sign = 0
     if den == 1:                              # a dyadic value (every decoded code): ilog2 and split inline
         e = num.bit_length() - 1 + exp
         q = e - m if e >= emin else qmin
@@ -221,6 +223,23 @@ def _lowest_binade_as_subnormal(fmt, ctx):
     return ctx.lowest_binade == "subnormal" and not fmt.zero and fmt.m == 0
 
 
+def _by_magnitude(fmt, ctx):
+    """Whether a negative value into ``fmt`` is projected as its magnitude (``unsigned_negative``)."""
+    return ctx.unsigned_negative == "magnitude" and not fmt.signed
+
+
+def _negative_clamps(fmt, ctx, infinite):
+    """Whether a negative value (``infinite``: -Inf) below an unsigned format's lowest value
+    gives that lowest value rather than NaN: ``ctx.unsigned_negative``, or by default the
+    P3109 v4.0 §4.7.5 rows "X < M_lo" and "-Inf" (the lowest value when saturating, and for a
+    finite X also toward zero and toward +Inf; NaN otherwise)."""
+    policy = ctx.unsigned_negative
+    if policy is None:
+        policy = "clamp" if (ctx.saturation_for(fmt) in ("finite", "propagate")
+                             or (not infinite and ctx.rounding in ("rtz", "rup"))) else "nan"
+    return policy == "clamp" or not fmt.has_nan
+
+
 def _zero(fmt, sign):
     return fmt.sign_bit if sign and fmt.negzero else 0
 
@@ -252,9 +271,19 @@ def _inf(fmt, sign):
     return fmt.inf_code | (fmt.sign_bit if sign else 0)
 
 
+def _quiet_nan(fmt, ctx, sign):
+    """The canonical NaN of ``fmt`` with ``sign``, its trailing field as ``ctx.nan_fill`` says."""
+    code = fmt.nan_code(sign)
+    if ctx.nan_fill == "ones" and fmt.nan == "ieee":
+        code |= (1 << fmt.m) - 1
+    return code
+
+
 def _nan_code(fmt, ctx, sign):
-    """A NaN generated from a non-NaN (overflow to NaN, invalid)."""
-    return fmt.nan_code(sign if ctx.nan != "canonical" else ctx.nan_sign)
+    """The NaN of a value that overflows, or of an infinity, into a format whose only non-finite code is NaN."""
+    if ctx.overflow_nan == "sign" or ctx.nan != "canonical":
+        return _quiet_nan(fmt, ctx, sign)
+    return _quiet_nan(fmt, ctx, ctx.nan_sign)
 
 
 def _overflow(fmt, ctx, sign, flags):
@@ -282,17 +311,17 @@ def _overflow(fmt, ctx, sign, flags):
 
 def _below_lowest(fmt, ctx, flags):
     """A negative value, rounded nonzero, projected into an unsigned format (P3109 "X < M_lo")."""
-    sat, mode = ctx.saturation_for(fmt), ctx.rounding
-    flags |= INEXACT
-    if sat in ("finite", "propagate") or mode in ("rtz", "rup") or not fmt.has_nan:
-        return fmt.lowest_code(), flags | SATURATED
+    if _negative_clamps(fmt, ctx, False):
+        return fmt.lowest_code(), flags | INEXACT | SATURATED
     return fmt.nan_code_canonical(), INVALID     # an invalid operation signals nothing else
 
 
 def _infinity(fmt, ctx, sign):
     sat = ctx.saturation_for(fmt)
+    if sign and _by_magnitude(fmt, ctx):
+        sign = 0
     if sign and not fmt.signed:                   # -Inf into an unsigned format
-        if sat in ("finite", "propagate") or not fmt.has_nan:
+        if _negative_clamps(fmt, ctx, True):
             return fmt.lowest_code(), SATURATED | (0 if sat in ("finite", "propagate") else INVALID)
         return fmt.nan_code_canonical(), INVALID
     if sat == "finite":
@@ -310,9 +339,9 @@ def _nan(fmt, ctx, v):
     flags = INVALID if v.signaling else 0
     if fmt.has_nan:
         if ctx.nan == "canonical":
-            return fmt.nan_code(ctx.nan_sign), flags
+            return _quiet_nan(fmt, ctx, ctx.nan_sign), flags
         if ctx.nan == "sign":
-            return fmt.nan_code(v.sign), flags
+            return _quiet_nan(fmt, ctx, v.sign), flags
         return fmt.nan_code(v.sign, v.payload, v.payload_bits), flags
     flags |= INVALID
     policy = ctx.nan_missing

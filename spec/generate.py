@@ -19,6 +19,8 @@ marker                                             block
 ``... <!-- /pairs -->``                            on its operand pairs
 ``<!-- nan-rules:FORMAT -->``                      the NaN cases of ``NAN_CASES`` under the
 ``... <!-- /nan-rules -->``                        profiles of ``NAN_COLUMNS``, side by side
+``<!-- profile-diff:A,B -->``                      every code of ``HARDWARE_CONVERSIONS`` where
+``... <!-- /profile-diff -->``                     profiles A and B give different results, by class
 =================================================  ==========================================
 
 Usage::
@@ -40,12 +42,13 @@ import sys
 
 from refnum import PROFILES, Context, Flag, arith, decode, from_value, lookup
 from refnum.catalog import aliases_of
+from refnum.convert import converter
 from refnum.describe import markdown_table
 from refnum.formats import FloatFormat
 
 SPEC_DIR = pathlib.Path(__file__).resolve().parent
 
-KINDS = "table|params|profiles|flags|specials|pairs|nan-rules"
+KINDS = "table|params|profiles|flags|specials|pairs|nan-rules|profile-diff"
 BLOCK = re.compile(rf"<!-- ({KINDS})(?::([^ ]*))? -->\n(.*?)<!-- /\1 -->", re.S)
 OPENING = re.compile(rf"<!-- ({KINDS})(?::[^ ]*)? -->")
 
@@ -70,6 +73,9 @@ KNOB_MEANING = {
     "fma_nan_order": "fma's NaN operands: the factors' first or the addend's (Arm) ([arithmetic.md](arithmetic.md#fused-multiply-add))",
     "div_by_zero": "x / 0: signed infinity (IEEE) or NaN (P3109) ([arithmetic.md](arithmetic.md#division))",
     "rto_overflow": "round to odd on overflow (saturation none): largest finite (SoftFloat) or Inf (Arm BF16)",
+    "nan_fill": "trailing field of a NaN without payload: the quiet bit or all ones ([below](#nan-encodings))",
+    "overflow_nan": "sign of the NaN an overflow gives (E4M3 non-saturating): as `nan` says, or the value's ([overflow.md](overflow.md))",
+    "unsigned_negative": "negative value into an unsigned format; `None` = by the overflow policy ([overflow.md](overflow.md#negative-values-into-unsigned-formats))",
 }
 
 FLAG_LETTER = {"INEXACT": "x", "UNDERFLOW": "u", "OVERFLOW": "o", "DIVBYZERO": "i", "INVALID": "v"}
@@ -327,11 +333,59 @@ def render_nan_rules(arg):
     return "\n".join(lines) + "\n"
 
 
+# The conversions of NVIDIA's CUDA 13 intrinsics that an H200 was measured on (hardware-profiles.md):
+# (source, target, rounding, saturation); None is the profile's own (decoding is exact).
+HARDWARE_CONVERSIONS = (
+    [(src, dst, "rne", sat) for src in ("f16", "bf16") for dst in ("e4m3", "e5m2") for sat in ("finite", "none")]
+    + [("bf16", "e8m0", rounding, sat) for rounding in ("rtz", "rup") for sat in ("finite", "none")]
+    + [(src, "f16", None, None) for src in ("e4m3", "e5m2", "e2m3", "e3m2", "e2m1")] + [("e8m0", "bf16", None, None)])
+
+
+def _input_class(fmt, code):
+    v = decode(code, fmt)
+    if v.is_nan:
+        return "NaN"
+    if v.is_zero:
+        return "±0"
+    sign = "−" if v.sign else "+"
+    return sign + "∞" if v.kind == "inf" else f"x {'<' if v.sign else '>'} 0"
+
+
+def _results_cell(results, fmt, magnitudes):
+    """One code, or "|x|'s code" (pipes escaped for the table) when every result is the magnitude's."""
+    if len(set(results)) == 1:
+        return f"`{_hex(results[0], fmt)}`"
+    return "\\|x\\|'s code" if results == magnitudes else "various"
+
+
+def render_profile_diff(arg):
+    a, b = arg.split(",")
+    lines = [f"| conversion | rounding, saturation | inputs | codes | `{a}` | `{b}` | example |",
+             "|---|---|---|---|---|---|---|"]
+    for src, dst, rounding, sat in HARDWARE_CONVERSIONS:
+        s, d = lookup(src), lookup(dst)
+        changes = {k: v for k, v in (("rounding", rounding), ("saturation", sat)) if v}
+        fa, fb = (converter(s, d, Context.profile(p, **changes)) for p in (a, b))
+        groups = {}
+        for code in range(s.ncodes):
+            ra, rb = fa(code)[0], fb(code)[0]
+            if ra != rb:
+                groups.setdefault(_input_class(s, code), []).append(code)
+        for label, codes in groups.items():
+            cells = [_results_cell([f(c)[0] for c in codes], d, [f(c & ~s.sign_bit)[0] for c in codes])
+                     for f in (fa, fb)]
+            x = codes[0]
+            lines.append(f"| `{src}_to_{dst}` | {rounding or 'exact'}, {sat or 'profile'} | {label} | {len(codes)} | "
+                         + " | ".join(cells) + f" | `{_hex(x, s)}` → `{_hex(fa(x)[0], d)}` / `{_hex(fb(x)[0], d)}` |")
+    return "\n".join(lines) + "\n"
+
+
 def render(kind, arg):
     """The body of one generated block."""
     renderers = {"table": lambda a: markdown_table(lookup(a)), "params": render_params,
                  "profiles": lambda a: render_profiles(), "flags": lambda a: render_flags(),
-                 "specials": render_specials, "pairs": render_pairs, "nan-rules": render_nan_rules}
+                 "specials": render_specials, "pairs": render_pairs, "nan-rules": render_nan_rules,
+                 "profile-diff": render_profile_diff}
     return renderers[kind](arg)
 
 

@@ -131,7 +131,8 @@ def test_profile_table_shows_each_profiles_setting():
     table = generate.render_profiles()
     row = next(line for line in table.splitlines() if line.startswith("| `invalid_int` |"))
     cells = [c.strip().strip("*`") for c in row.split("|")[2:-2]]
-    assert cells == ["saturate", "saturate", "x86", "arm", "x86", "saturate", "saturate", "saturate", "x86", "arm"]
+    assert cells == ["saturate", "saturate", "x86", "arm", "x86", "saturate", "saturate", "saturate", "x86", "arm",
+                     "saturate", "saturate"]
 
 
 _LINK = re.compile(r"\]\(([^)#]+\.md)(#[^)]*)?\)")
