@@ -45,6 +45,7 @@ def _nv_fp8(L):
 
 
 _HOPPER_FP8 = _nv_fp8(32)
+_LABEL = {"v100": "V100 (Volta)", "a100": "A100 (Ampere)", "ada": "Ada", "h100": "H100/H200 (Hopper)"}
 _CUTLASS_PROMOTION = 128        # 4 wgmma of k = 32: CUTLASS mma_promotion_interval 4; DeepSeek-V3 N_C
 
 
@@ -60,10 +61,10 @@ def _rows():
             data = _TC.format(f"{folder}/{'fp16' if short == 'f16' else 'bf16'}", "5000") if folder else (
                 "hardware-accumulators notes §4.4 (H100/H200 vectors of the same project, 5000/5000)")
             nv.append(Preset(f"{arch}_{inst}_{short}_f32", (fmt, fmt, f32), _nv(L, F), "default",
-                             f"{arch.upper()} {inst} {short} x {short} + f32 -> f32: fused blocks of {L}, F = {F}, RZ",
+                             f"{_LABEL[arch]} {inst} {short} x {short} + f32 -> f32: fused blocks of {L}, F = {F}, RZ",
                              f"{data}; {_MMASIM}; {_NAN}"))
         nv.append(Preset(f"{arch}_{inst}_f16_f16", (f16, f16, f16), _nv(L, F, f16), "default",
-                         f"{arch.upper()} {inst} f16 x f16 + f16 -> f16: fused blocks of {L}, F = {F}, RNE",
+                         f"{_LABEL[arch]} {inst} f16 x f16 + f16 -> f16: fused blocks of {L}, F = {F}, RNE",
                          (f"{_TC.format(folder + '/fp16 d_fp16', '5000')} (C rounded to f16 first)" if folder
                           else "hardware-accumulators notes §4.4") + f"; {_MMASIM}"))
     for arch, L in (("a100", 4), ("ada", 4), ("h100", 4)):
@@ -71,7 +72,7 @@ def _rows():
         data = (_TC.format(("A100" if arch == "a100" else "Ada") + "/tf32", "5000") if arch != "h100"
                 else "hardware-accumulators notes §4.4 (H100 tf32, K = 4: L beyond 4 not observed)")
         nv.append(Preset(f"{arch}_{'wgmma' if arch == 'h100' else 'mma'}_tf32_f32", (tf32, tf32, f32),
-                         _nv(L, F), "default", f"{arch.upper()} tf32 x tf32 + f32 -> f32: blocks of {L}, F = {F}, RZ",
+                         _nv(L, F), "default", f"{_LABEL[arch]} tf32 x tf32 + f32 -> f32: blocks of {L}, F = {F}, RZ",
                          f"{data}; {_MMASIM}"))
     for short in ("e4m3", "e5m2"):
         folder = short.upper()
