@@ -44,7 +44,7 @@ from ..errors import RefnumError
 from ..rounding import ilog2, project
 from ..values import FINITE, INF, NAN, Value
 
-INVALID = int(Flag.INVALID)
+INVALID, INEXACT = int(Flag.INVALID), int(Flag.INEXACT)
 
 
 # -- the problem: operand codes and their formats ---------------------------------------
@@ -441,13 +441,15 @@ class Fused:
         terms = self.aligned_terms(pairs, c, pb)
         if not terms:
             return _finish(0, 0, pairs, c, out, rctx)
-        n, e = self.truncated_sum(terms)
+        n, e, lost = self.truncated_sum(terms)
+        lost = INEXACT if lost else 0
         if self.intermediate is None:
-            return _finish(n, e, pairs, c, out, rctx)
+            code, flags = _finish(n, e, pairs, c, out, rctx)
+            return code, flags | lost
         mid = _format(self.intermediate, "intermediate")
         code, flags = _finish(n, e, pairs, c, mid, rctx)
         code2, f2 = project(decode(code, mid), out, ctx)
-        return code2, flags | f2
+        return code2, flags | f2 | lost
 
     @staticmethod
     def aligned_terms(pairs, c, pb):
@@ -459,17 +461,22 @@ class Fused:
         return terms
 
     def truncated_sum(self, terms):
-        """``(n, e)``: the sum of the terms each truncated toward zero at ``2**(E - F)``."""
+        """``(n, e, lost)``: the sum of the terms each truncated toward zero at ``2**(E - F)``,
+        and whether the truncation dropped a nonzero bit (then the result is inexact)."""
         big = max(t[2] for t in terms)
         if self.emin_clamp is not None and big < self.emin_clamp:
             big = self.emin_clamp
         lsb = big - self.F
-        total = 0
+        total, lost = 0, False
         for n, e, _ in terms:
             shift = e - lsb
-            mag = abs(n) << shift if shift >= 0 else abs(n) >> -shift
+            if shift >= 0:
+                mag = abs(n) << shift
+            else:
+                mag = abs(n) >> -shift
+                lost = lost or abs(n) & ((1 << -shift) - 1) != 0
             total += -mag if n < 0 else mag
-        return total, lsb
+        return total, lsb, lost
 
     def _special(self, special, out, ctx):
         value, flags = special

@@ -9,7 +9,7 @@ pseudo-code, or a peer model (MMA-Sim, arXiv:2511.10909) -- see spec/dot-float.m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import RefnumError
 from .models import Exact, Fused, Gemm, Sequential, Tree
@@ -62,7 +62,7 @@ def _rows():
                 "hardware-accumulators notes §4.4 (H100/H200 vectors of the same project, 5000/5000)")
             nv.append(Preset(f"{arch}_{inst}_{short}_f32", (fmt, fmt, f32), _nv(L, F), "default",
                              f"{_LABEL[arch]} {inst} {short} x {short} + f32 -> f32: fused blocks of {L}, F = {F}, RZ",
-                             f"{data}; {_MMASIM}; {_NAN}"))
+                             f"{data}; {_MMASIM}"))
         nv.append(Preset(f"{arch}_{inst}_f16_f16", (f16, f16, f16), _nv(L, F, f16), "default",
                          f"{_LABEL[arch]} {inst} f16 x f16 + f16 -> f16: fused blocks of {L}, F = {F}, RNE",
                          (f"{_TC.format(folder + '/fp16 d_fp16', '5000')} (C rounded to f16 first)" if folder
@@ -130,7 +130,8 @@ def _rows():
                "PULP-TrainLib v2f16 kernels: two binary16 FMA lanes over even/odd k, summed at the end",
                "pulp-trainlib pulp_matmul_fp16.c (notes §2.1; fused vs mul+add depends on the compiler)"),
     ]
-    return nv + hopper_gemm + cpu
+    nv = [replace(p, evidence=f"{p.evidence}; {_NAN}") for p in nv + hopper_gemm[:2] + hopper_gemm[3:]]
+    return nv + hopper_gemm[2:3] + cpu
 
 
 PRESETS = {p.name: p for p in _rows()}
@@ -158,3 +159,16 @@ def preset(name):
         hint = f"; did you mean '{close[0]}'?" if close else "; 'refnum dot --list' lists them"
         raise RefnumError(f"unknown dot preset '{name}'{hint}")
     return PRESETS[key]
+
+
+def model_summary(model):
+    """The model's class and the fields that differ from their defaults (the spec's table):
+    ``Fused(L=16, F=25, nan='all-ones')``."""
+    import dataclasses
+
+    parts = []
+    for f in dataclasses.fields(model):
+        value = getattr(model, f.name)
+        if f.default is dataclasses.MISSING or value != f.default:
+            parts.append(f"{f.name}={model_summary(value) if dataclasses.is_dataclass(value) else repr(value)}")
+    return f"{type(model).__name__}({', '.join(parts)})"
