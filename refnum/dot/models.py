@@ -388,7 +388,9 @@ class Fused:
     1. products exact and not renormalised: ``a*b`` is aligned by ``ea + eb``,
        each ``e`` being ``floor(log2|x|)`` or the input format's emin for subnormals;
        the addend by its own exponent (``addend="aligned"``);
-    2. ``E`` = the largest of those exponents (at least ``emin_clamp`` when set);
+    2. ``E`` = the largest of those exponents; with ``e_zero`` set, zero products and a
+       zero addend take part at exponent ``e_zero`` (MMA-Sim's zero exponent), so
+       ``E >= e_zero`` whenever a term is zero;
     3. every term truncated toward zero to a multiple of ``2**(E - F)``;
     4. the truncated terms summed exactly (no carry limit);
     5. that sum rounded once with ``rounding`` into ``intermediate`` when given
@@ -399,6 +401,8 @@ class Fused:
     is added afterwards with an IEEE addition in ``out`` (round to nearest even).
     ``nan``: the NaN the unit writes, "canonical" (the context's) or "all-ones"
     (every exponent and fraction bit set, sign clear: NVIDIA's 0x7FFFFFFF, 0x7FFF).
+    ``zero``: the sign of a zero result, "ieee" (IEEE 754 §6.3) or "positive" (NVIDIA:
+    -0 is never written, MMA-Sim's ``+ 0.0``).
     """
 
     L: int
@@ -407,8 +411,9 @@ class Fused:
     rounding: str = "rtz"
     intermediate: str | None = None
     addend: str = "aligned"
-    emin_clamp: int | None = None
+    e_zero: int | None = None
     nan: str = "canonical"
+    zero: str = "ieee"
 
     def __post_init__(self):
         _check_positive("L", self.L)
@@ -419,6 +424,9 @@ class Fused:
             _format(self.intermediate, "intermediate")
         _check_choice("addend", self.addend, ("aligned", "late"))
         _check_choice("nan", self.nan, ("canonical", "all-ones"))
+        _check_choice("zero", self.zero, ("ieee", "positive"))
+        if self.e_zero is not None and not isinstance(self.e_zero, int):
+            raise RefnumError(f"e_zero must be an integer or None, got {self.e_zero!r}")
 
     def dot(self, pb, ctx):
         out = _format(self.out, "out")
@@ -439,17 +447,19 @@ class Fused:
     def _fused(self, pairs, c, pb, out, ctx):
         rctx = ctx.replace(rounding=self.rounding)
         terms = self.aligned_terms(pairs, c, pb)
-        if not terms:
-            return _finish(0, 0, pairs, c, out, rctx)
-        n, e, lost = self.truncated_sum(terms)
-        lost = INEXACT if lost else 0
+        n, e, lost = self.truncated_sum(terms, self._has_zero(pairs, c))
+        zero_pairs, zero_c = (pairs, c) if self.zero == "ieee" else ([], Value.zero())
+        inexact = INEXACT if lost else 0
         if self.intermediate is None:
-            code, flags = _finish(n, e, pairs, c, out, rctx)
-            return code, flags | lost
+            code, flags = _finish(n, e, zero_pairs, zero_c, out, rctx)
+            return code, flags | inexact
         mid = _format(self.intermediate, "intermediate")
-        code, flags = _finish(n, e, pairs, c, mid, rctx)
+        code, flags = _finish(n, e, zero_pairs, zero_c, mid, rctx)
         code2, f2 = project(decode(code, mid), out, ctx)
-        return code2, flags | f2 | lost
+        return code2, flags | f2 | inexact
+
+    def _has_zero(self, pairs, c):
+        return self.e_zero is not None and (not c.num or any(not (x.num and y.num) for x, y in pairs))
 
     @staticmethod
     def aligned_terms(pairs, c, pb):
@@ -460,13 +470,14 @@ class Fused:
             terms.append(_term(c) + (alignment_exponent(c, pb.fc),))
         return terms
 
-    def truncated_sum(self, terms):
+    def truncated_sum(self, terms, zero_term=False):
         """``(n, e, lost)``: the sum of the terms each truncated toward zero at ``2**(E - F)``,
-        and whether the truncation dropped a nonzero bit (then the result is inexact)."""
-        big = max(t[2] for t in terms)
-        if self.emin_clamp is not None and big < self.emin_clamp:
-            big = self.emin_clamp
-        lsb = big - self.F
+        and whether the truncation dropped a nonzero bit (then the result is inexact);
+        ``zero_term``: a zero term takes part in ``E`` at ``e_zero``."""
+        exponents = [t[2] for t in terms] + ([self.e_zero] if zero_term else [])
+        if not exponents:
+            return 0, 0, False
+        lsb = max(exponents) - self.F
         total, lost = 0, False
         for n, e, _ in terms:
             shift = e - lsb

@@ -34,17 +34,24 @@ _MMASIM = "MMA-Sim nv_ptx.py (F = 23 Volta, 24 Ampere/Ada, 25 Hopper; FP8 'f32_e
 _NAN = "NaN result 0x7FFFFFFF / 0x7FFF (all ones) as MMA-Sim models it; not in the shared data"
 
 
-def _nv(L, F, out="binary32"):
-    """An NVIDIA fused block: RZ into FP32, RNE into FP16 (Fasi et al. 2021; notes §4.2)."""
-    return Fused(L, F, out=out, rounding="rtz" if out == "binary32" else "rne", nan="all-ones")
+# MMA-Sim's zero exponent (nv_ptx.py _mma_e_zero_for_fp32 / _fp16): where zero terms align
+_E_ZERO = {"v100": (-131, -19), "a100": (-132, -20), "ada": (-132, -20), "h100": (-133, -21)}
 
 
-def _nv_fp8(L):
+def _nv(arch, L, F, out="binary32"):
+    """An NVIDIA fused block: RZ into FP32, RNE into FP16 (Fasi et al. 2021; notes §4.2);
+    NaN all ones, never -0, zeros aligned at the architecture's e_zero (MMA-Sim)."""
+    f32 = out == "binary32"
+    return Fused(L, F, out=out, rounding="rtz" if f32 else "rne", nan="all-ones", zero="positive",
+                 e_zero=_E_ZERO[arch][0 if f32 else 1])
+
+
+def _nv_fp8(arch, L):
     """NVIDIA's FP8 block: F = 13 and the FP32 result truncated to 13 fraction bits (E8M13)."""
-    return Fused(L, 13, intermediate="e8m13", nan="all-ones")
+    return Fused(L, 13, intermediate="e8m13", nan="all-ones", zero="positive", e_zero=_E_ZERO[arch][0])
 
 
-_HOPPER_FP8 = _nv_fp8(32)
+_HOPPER_FP8 = _nv_fp8("h100", 32)
 _LABEL = {"v100": "V100 (Volta)", "a100": "A100 (Ampere)", "ada": "Ada", "h100": "H100/H200 (Hopper)"}
 _CUTLASS_PROMOTION = 128        # 4 wgmma of k = 32: CUTLASS mma_promotion_interval 4; DeepSeek-V3 N_C
 
@@ -60,26 +67,27 @@ def _rows():
             fmt = {"f16": f16, "bf16": bf16}[short]
             data = _TC.format(f"{folder}/{'fp16' if short == 'f16' else 'bf16'}", "5000") if folder else (
                 "hardware-accumulators notes §4.4 (H100/H200 vectors of the same project, 5000/5000)")
-            nv.append(Preset(f"{arch}_{inst}_{short}_f32", (fmt, fmt, f32), _nv(L, F), "default",
+            nv.append(Preset(f"{arch}_{inst}_{short}_f32", (fmt, fmt, f32), _nv(arch, L, F), "default",
                              f"{_LABEL[arch]} {inst} {short} x {short} + f32 -> f32: fused blocks of {L}, F = {F}, RZ",
                              f"{data}; {_MMASIM}"))
-        nv.append(Preset(f"{arch}_{inst}_f16_f16", (f16, f16, f16), _nv(L, F, f16), "default",
+        nv.append(Preset(f"{arch}_{inst}_f16_f16", (f16, f16, f16), _nv(arch, L, F, f16), "default",
                          f"{_LABEL[arch]} {inst} f16 x f16 + f16 -> f16: fused blocks of {L}, F = {F}, RNE",
                          (f"{_TC.format(folder + '/fp16 d_fp16', '5000')} (C rounded to f16 first)" if folder
                           else "hardware-accumulators notes §4.4") + f"; {_MMASIM}"))
-    for arch, L in (("a100", 4), ("ada", 4), ("h100", 4)):
+    for arch, L in (("a100", 4), ("ada", 4), ("h100", 8)):
         F = 25 if arch == "h100" else 24
         data = (_TC.format(("A100" if arch == "a100" else "Ada") + "/tf32", "5000") if arch != "h100"
-                else "hardware-accumulators notes §4.4 (H100 tf32, K = 4: L beyond 4 not observed)")
+                else "hardware-accumulators notes §4.4 (H100 tf32 K = 4, 5000/5000: blocks of 8 from MMA-Sim's"
+                     " L_max of 32 bytes, not observable at K = 4)")
         nv.append(Preset(f"{arch}_{'wgmma' if arch == 'h100' else 'mma'}_tf32_f32", (tf32, tf32, f32),
-                         _nv(L, F), "default", f"{_LABEL[arch]} tf32 x tf32 + f32 -> f32: blocks of {L}, F = {F}, RZ",
+                         _nv(arch, L, F), "default", f"{_LABEL[arch]} tf32 x tf32 + f32 -> f32: blocks of {L}, F = {F}, RZ",
                          f"{data}; {_MMASIM}"))
     for short in ("e4m3", "e5m2"):
         folder = short.upper()
-        nv.append(Preset(f"ada_mma_{short}_f32", (short, short, f32), _nv_fp8(16), "default",
+        nv.append(Preset(f"ada_mma_{short}_f32", (short, short, f32), _nv_fp8("ada", 16), "default",
                          f"Ada mma.m16n8k32 {short} -> f32: two chained blocks of 16, F = 13, result truncated"
                          " to E8M13", f"{_TC.format('Ada/' + folder, '5000')}; {_MMASIM}"))
-        nv.append(Preset(f"ada_mma_{short}_f16", (short, short, f16), _nv(16, 13, f16), "default",
+        nv.append(Preset(f"ada_mma_{short}_f16", (short, short, f16), _nv("ada", 16, 13, f16), "default",
                          f"Ada mma.m16n8k32 {short} -> f16: two chained blocks of 16, F = 13, RNE into f16",
                          f"{_TC.format('Ada/' + folder + ' d_fp16', '5000')} (C rounded to f16 first)"))
         nv.append(Preset(f"h100_wgmma_{short}_f32", (short, short, f32), _HOPPER_FP8, "default",
@@ -98,10 +106,10 @@ def _rows():
         Preset("deepseek_v3_fp8", ("e4m3", "e4m3", f32), Gemm(_HOPPER_FP8, promote_every=_CUTLASS_PROMOTION),
                "default", "DeepSeek-V3 FP8 GEMM: wgmma chain, promoted to FP32 CUDA-core registers every N_C = 128",
                "DeepSeek-V3 technical report arXiv:2412.19437 §3.3.2 (scales omitted: 1)"),
-        Preset("hopper_cublas_f16", (f16, f16, f32), Gemm(_nv(16, 25)), "default",
+        Preset("hopper_cublas_f16", (f16, f16, f32), Gemm(_nv("h100", 16, 25)), "default",
                "torch.matmul f16 on Hopper (FP32 accumulation; --out binary16 for the f16 result, either"
                " reduced-precision-reduction setting)", _H200),
-        Preset("hopper_cublas_bf16", (bf16, bf16, f32), Gemm(_nv(16, 25)), "default",
+        Preset("hopper_cublas_bf16", (bf16, bf16, f32), Gemm(_nv("h100", 16, 25)), "default",
                "torch.matmul bf16 on Hopper (FP32 accumulation; --out bfloat16 for the bf16 result)", _H200),
     ]
     cpu = [
