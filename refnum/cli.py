@@ -217,8 +217,8 @@ def _build_parser():
                    help="check: re-hash every file (exit 3 on any mismatch); join: concatenate shard parts")
     p.add_argument("dir", metavar="DIR")
     p = command("crosscheck", cmd_crosscheck, "compare refnum with a peer library (ml_dtypes, numpy, gfloat,"
-                " torch, softfloatpy); exit 1 on a disagreement no known difference explains")
-    p.add_argument("backend", metavar="BACKEND", help="ml_dtypes, numpy, gfloat, torch or softfloatpy")
+                " torch, softfloatpy, mmasim); exit 1 on a disagreement no known difference explains")
+    p.add_argument("backend", metavar="BACKEND", help="ml_dtypes, numpy, gfloat, torch, softfloatpy or mmasim")
     p.add_argument("--quick", action="store_true", help="a seeded sample of each check (seconds), not the full run")
     p.add_argument("--json", metavar="FILE", help="also write a JSON summary (atomically)")
     p.add_argument("--seed", type=int, default=1, help="seed of the sampled and random cases (default 1)")

@@ -104,7 +104,10 @@ def _h200_params():
 
 
 _H200_PARAMS = _h200_params()
-_ID = lambda x: x["key"] if isinstance(x, dict) else str(x)
+
+
+def _ID(x):
+    return x["key"] if isinstance(x, dict) else str(x)
 
 
 @pytest.mark.parametrize("case,variant", _H200_PARAMS, ids=_ID)

@@ -65,7 +65,7 @@ def brute_force_fused(a, b, c, fin, fc, L, F, out, mode):
     """The fused block chain, straight from its definition, on Fractions."""
     fmt_in, fmt_c = oracle.catalog_format(fin), oracle.catalog_format(fc)
     emin_in, emin_c = 1 - fmt_in.bias, 1 - fmt_c.bias
-    acc, acc_emin, acc_fmt = _value(fc, c), emin_c, fc
+    acc, acc_emin = _value(fc, c), emin_c
     for start in range(0, len(a), L):
         terms = []
         for x, y in zip(a[start:start + L], b[start:start + L]):
@@ -164,7 +164,10 @@ def test_special_values(model):
     f16 = ("f16", "f16", "f32")
     inf, ninf, nan, zero, one = 0x7C00, 0xFC00, 0x7E00, 0x0000, 0x3C00
     finf, fninf = 0x7F800000, 0xFF800000
-    is_nan = lambda code: code & 0x7F800000 == 0x7F800000 and code & 0x7FFFFF
+
+    def is_nan(code):
+        return code & 0x7F800000 == 0x7F800000 and code & 0x7FFFFF
+
     code, flags = dot(model, [inf, ninf], [one, one], 0, f16)
     assert is_nan(code) and flags & 0x10                    # Inf - Inf: invalid
     code, flags = dot(model, [inf, one], [zero, one], 0, f16)

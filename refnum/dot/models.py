@@ -34,7 +34,7 @@ and for signalling NaNs); otherwise any infinity gives an infinity of its sign.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..arith import compute
 from ..catalog import lookup
@@ -44,7 +44,7 @@ from ..errors import RefnumError
 from ..rounding import ilog2, project
 from ..values import FINITE, INF, NAN, Value
 
-INVALID, INEXACT = int(Flag.INVALID), int(Flag.INEXACT)
+INVALID, INEXACT, OVERFLOW = int(Flag.INVALID), int(Flag.INEXACT), int(Flag.OVERFLOW)
 
 
 # -- the problem: operand codes and their formats ---------------------------------------
@@ -402,7 +402,10 @@ class Fused:
     ``nan``: the NaN the unit writes, "canonical" (the context's) or "all-ones"
     (every exponent and fraction bit set, sign clear: NVIDIA's 0x7FFFFFFF, 0x7FFF).
     ``zero``: the sign of a zero result, "ieee" (IEEE 754 §6.3) or "positive" (NVIDIA:
-    -0 is never written, MMA-Sim's ``+ 0.0``).
+    -0 is never written, not even for a tiny negative result; MMA-Sim's ``+ 0.0``).
+    ``overflow``: "ieee" (by rounding direction: round toward zero gives the largest
+    finite value, IEEE 754 §7.4) or "inf" (±Inf whatever the rounding: MMA-Sim's model of
+    NVIDIA's RZ results).
     """
 
     L: int
@@ -414,6 +417,7 @@ class Fused:
     e_zero: int | None = None
     nan: str = "canonical"
     zero: str = "ieee"
+    overflow: str = "ieee"
 
     def __post_init__(self):
         _check_positive("L", self.L)
@@ -425,6 +429,7 @@ class Fused:
         _check_choice("addend", self.addend, ("aligned", "late"))
         _check_choice("nan", self.nan, ("canonical", "all-ones"))
         _check_choice("zero", self.zero, ("ieee", "positive"))
+        _check_choice("overflow", self.overflow, ("ieee", "inf"))
         if self.e_zero is not None and not isinstance(self.e_zero, int):
             raise RefnumError(f"e_zero must be an integer or None, got {self.e_zero!r}")
 
@@ -446,17 +451,23 @@ class Fused:
 
     def _fused(self, pairs, c, pb, out, ctx):
         rctx = ctx.replace(rounding=self.rounding)
-        terms = self.aligned_terms(pairs, c, pb)
-        n, e, lost = self.truncated_sum(terms, self._has_zero(pairs, c))
-        zero_pairs, zero_c = (pairs, c) if self.zero == "ieee" else ([], Value.zero())
-        inexact = INEXACT if lost else 0
-        if self.intermediate is None:
-            code, flags = _finish(n, e, zero_pairs, zero_c, out, rctx)
-            return code, flags | inexact
-        mid = _format(self.intermediate, "intermediate")
-        code, flags = _finish(n, e, zero_pairs, zero_c, mid, rctx)
-        code2, f2 = project(decode(code, mid), out, ctx)
-        return code2, flags | f2 | inexact
+        n, e, lost = self.truncated_sum(self.aligned_terms(pairs, c, pb), self._has_zero(pairs, c))
+        flags = INEXACT if lost else 0
+        if self.intermediate is not None:
+            mid = _format(self.intermediate, "intermediate")
+            code, f = self._written(*_finish(n, e, pairs, c, mid, rctx), mid, ctx)
+            return project(decode(code, mid), out, ctx)[0], flags | f
+        code, f = self._written(*_finish(n, e, pairs, c, out, rctx), out, ctx)
+        return code, flags | f
+
+    def _written(self, code, flags, fmt, ctx):
+        """What the unit writes for a rounded result: ``overflow="inf"`` gives an infinity
+        whatever the rounding direction; ``zero="positive"`` writes +0 for -0."""
+        if flags & OVERFLOW and self.overflow == "inf" and fmt.has_inf:
+            return fmt.inf_code | (code & fmt.sign_bit), flags
+        if self.zero == "positive" and fmt.negzero and code == fmt.sign_bit:
+            return 0, flags
+        return code, flags
 
     def _has_zero(self, pairs, c):
         return self.e_zero is not None and (not c.num or any(not (x.num and y.num) for x, y in pairs))

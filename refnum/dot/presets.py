@@ -31,7 +31,8 @@ _TC = "shared data tensor-core/{} ({} cases, every one reproduced by tests/test_
 _H200 = ("shared data h200/gemm-k32-k64 (torch 2.11, cuBLAS 13.0; every output of K = 32 and 64,"
          " the order probes included, reproduced by tests/test_dot_hardware.py)")
 _MMASIM = "MMA-Sim nv_ptx.py (F = 23 Volta, 24 Ampere/Ada, 25 Hopper; FP8 'f32_e8m13')"
-_NAN = "NaN result 0x7FFFFFFF / 0x7FFF (all ones) as MMA-Sim models it; not in the shared data"
+_NAN = ("NaN 0x7FFFFFFF / 0x7FFF (all ones), overflow to Inf, no -0 and the zero exponent as MMA-Sim models"
+        " them (refnum crosscheck mmasim); not in the shared data")
 
 
 # MMA-Sim's zero exponent (nv_ptx.py _mma_e_zero_for_fp32 / _fp16): where zero terms align
@@ -40,15 +41,16 @@ _E_ZERO = {"v100": (-131, -19), "a100": (-132, -20), "ada": (-132, -20), "h100":
 
 def _nv(arch, L, F, out="binary32"):
     """An NVIDIA fused block: RZ into FP32, RNE into FP16 (Fasi et al. 2021; notes §4.2);
-    NaN all ones, never -0, zeros aligned at the architecture's e_zero (MMA-Sim)."""
+    NaN all ones, never -0, overflow to Inf, zeros aligned at the architecture's e_zero (MMA-Sim)."""
     f32 = out == "binary32"
     return Fused(L, F, out=out, rounding="rtz" if f32 else "rne", nan="all-ones", zero="positive",
-                 e_zero=_E_ZERO[arch][0 if f32 else 1])
+                 overflow="inf", e_zero=_E_ZERO[arch][0 if f32 else 1])
 
 
 def _nv_fp8(arch, L):
     """NVIDIA's FP8 block: F = 13 and the FP32 result truncated to 13 fraction bits (E8M13)."""
-    return Fused(L, 13, intermediate="e8m13", nan="all-ones", zero="positive", e_zero=_E_ZERO[arch][0])
+    return Fused(L, 13, intermediate="e8m13", nan="all-ones", zero="positive", overflow="inf",
+                 e_zero=_E_ZERO[arch][0])
 
 
 _HOPPER_FP8 = _nv_fp8("h100", 32)
@@ -80,7 +82,8 @@ def _rows():
                 else "hardware-accumulators notes §4.4 (H100 tf32 K = 4, 5000/5000: blocks of 8 from MMA-Sim's"
                      " L_max of 32 bytes, not observable at K = 4)")
         nv.append(Preset(f"{arch}_{'wgmma' if arch == 'h100' else 'mma'}_tf32_f32", (tf32, tf32, f32),
-                         _nv(arch, L, F), "default", f"{_LABEL[arch]} tf32 x tf32 + f32 -> f32: blocks of {L}, F = {F}, RZ",
+                         _nv(arch, L, F), "default",
+                         f"{_LABEL[arch]} tf32 x tf32 + f32 -> f32: blocks of {L}, F = {F}, RZ",
                          f"{data}; {_MMASIM}"))
     for short in ("e4m3", "e5m2"):
         folder = short.upper()
