@@ -120,3 +120,19 @@ def test_integer_presets_plug_in(monkeypatch):
     rc, out, err = cli("dot", "fake_vpdpbusd", stdin="FF 02 80 FF 7FFFFFFF\n")   # 255*-128 + 2*-1 + max
     assert (rc, err) == (0, "")
     assert out == f"FF 02 80 FF 7FFFFFFF {(2**31 - 1 - 32640 - 2) & 0xFFFFFFFF:08X} 00\n"
+
+
+def test_explain_shows_alignment_and_truncation():
+    """e4m3 1*1 + 2^-9*2^-6 + (1 + 2^-23) on Hopper: E = 0, grid 2^-13; the product 2^-15 and
+    the addend's 2^-23 are dropped; the truncated sum 2 is the result (rounded toward zero)."""
+    rc, out, err = cli("dot", "h200_wgmma_e4m3_f32", "--explain", stdin="38 01 38 08 3F800001\n")
+    assert (rc, err) == (0, "")
+    assert "E = 0, grid 2^-13" in out
+    assert "p1 = 0x1p-15" in out and "keeps 0x0p+0, drops 0x1p-15" in out
+    assert "C = 0x1.000002p+0" in out and "drops 0x1p-23" in out
+    assert out.rstrip().endswith("-> binary32 40000000 = 0x1p+1  flags ....x")
+
+
+def test_explain_of_other_models_lists_products_and_result():
+    rc, out, _ = cli("dot", "exact", "--formats", "f16,f16,f32", "--explain", stdin="3C00 1400 3C00 3C00 00000000\n")
+    assert rc == 0 and "p1 = 0x1p-10 * 0x1p+0" in out and "-> binary32 3F802000 = 0x1.004p+0" in out

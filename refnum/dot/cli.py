@@ -44,6 +44,8 @@ def register(command, semantics_options, output_option):
     p.add_argument("file", metavar="FILE", nargs="?", default="-", help="lines (default: standard input)")
     p.add_argument("--list", action="store_true", help="list the presets and exit")
     p.add_argument("--verify", action="store_true", help="check complete lines (D and FLAGS) instead")
+    p.add_argument("--explain", action="store_true",
+                   help="print each operand line's products, alignment, truncation and roundings")
     p.add_argument("--formats", metavar="A,B,C", help="formats of a, b and the addend (default: the preset's)")
     p.add_argument("--out", metavar="FORMAT", help="convert the result into FORMAT (RNE), as a kernel epilogue")
     g = p.add_argument_group("model options")
@@ -111,6 +113,7 @@ class _Job:
             ctx = Context.profile(profile).replace(**_explicit(args, ctx))
         from .models import dot
 
+        self.model, self.ctx = model, ctx
         self.evaluate = lambda a, b, c: dot(model, a, b, c, self.formats, ctx)
 
     def _integer(self, row, lookup):
@@ -119,6 +122,7 @@ class _Job:
         fa, fb = (lookup(n) for n in row.operand_formats)
         acc = lookup(row.accumulator_format)
         self.formats, self.result = (fa, fb, acc), acc
+        self.model = None
 
         def evaluate(a, b, c):
             value, flags = integer.integer_dot(row, [fa.integer_of(x) for x in a], [fb.integer_of(y) for y in b],
@@ -174,6 +178,9 @@ def cmd_dot(args):
         text = lines.read()
     if args.verify:
         return _verify(job, text, args, cli)
+    if args.explain:
+        cli._print_lines(_explained(job, text))
+        return cli.EXIT_OK
     out = "".join(_completed(job, text))
     with cli._output(args.output) as f:
         f.write(out)
@@ -216,6 +223,21 @@ def _completed(job, text):
             raise RefnumError(f"input line {number}: {err}") from None
         rows.append(layout.format_line(codes, code, flags))
     return rows
+
+
+def _explained(job, text):
+    from ..vectors.lines import read_operands
+    from .explain import explain
+    from .models import Problem
+
+    if job.model is None:
+        raise RefnumError("--explain covers the floating-point models and presets")
+    found = _layout(job, text, 0)
+    lines = []
+    for number, codes in (read_operands(text, found[0]) if found else []):
+        lines.append(f"line {number}: {found[0].format_operands(codes)}")
+        lines += explain(job.model, Problem(*_split(codes, found[1]), *job.formats), job.ctx)
+    return lines
 
 
 def _verify(job, text, args, cli):
