@@ -210,3 +210,11 @@ def test_zero_sums():
 def test_arguments_are_checked_at_the_public_api(build, message):
     with pytest.raises(RefnumError, match=message):
         build()
+
+
+def test_late_addend_is_added_after_the_block_with_rne():
+    """1 * 1 + C, C = 1.5 * 2**-24 (binary32): aligned with the products C is truncated away
+    (grid 2**-23); added late with round to nearest even, 1 + 1.5 * 2**-24 rounds up."""
+    a, b, c = [0x3C00], [0x3C00], 0x33C00000
+    assert dot(Fused(1, 23), a, b, c, ("f16", "f16", "f32"))[0] == 0x3F800000
+    assert dot(Fused(1, 23, addend="late"), a, b, c, ("f16", "f16", "f32"))[0] == 0x3F800001

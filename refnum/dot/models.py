@@ -64,9 +64,6 @@ class Problem:
         """The products ``start:stop`` with another addend (a chained block)."""
         return Problem(self.a[start:stop], self.b[start:stop], c, self.fa, self.fb, fc)
 
-    def with_addend(self, c, fc):
-        return Problem(self.a, self.b, c, self.fa, self.fb, fc)
-
 
 def problem(a, b, c, formats):
     """A checked :class:`Problem`: ``formats`` is ``(fa, fb, fc)`` (names or formats)."""
@@ -86,10 +83,6 @@ def _float_format(fmt, role):
     if getattr(fmt, "kind", None) != "float":
         raise RefnumError(f"format of {role}: dot products take float-like formats, not {fmt!r}")
     return fmt
-
-
-def _format(name, role):
-    return _float_format(name, role)
 
 
 def _decoded(pb, ctx):
@@ -213,11 +206,11 @@ class Exact:
     group: int | None = None
 
     def __post_init__(self):
-        _format(self.out, "out")
+        _float_format(self.out, "out")
         _check_positive("group", self.group, allow_none=True)
 
     def dot(self, pb, ctx):
-        out = _format(self.out, "out")
+        out = _float_format(self.out, "out")
         return _chain(pb, self.group, out, lambda blk, cx: self._block(blk, out, cx), _rounded(ctx, self.rounding))
 
     def _block(self, pb, out, ctx):
@@ -265,15 +258,15 @@ class Sequential:
     order: str = "k"
 
     def __post_init__(self):
-        _format(self.acc, "acc")
+        _float_format(self.acc, "acc")
         if self.product is not None:
-            _format(self.product, "product")
+            _float_format(self.product, "product")
         _check_positive("lanes", self.lanes)
         _check_choice("addend", self.addend, ("first", "last"))
         _check_choice("order", self.order, ORDERS)
 
     def dot(self, pb, ctx):
-        acc = _format(self.acc, "acc")
+        acc = _float_format(self.acc, "acc")
         ks = _ordered(len(pb.a), self.order)
         c = convert(pb.c, pb.fc, acc, ctx) if pb.fc != acc else (pb.c, 0)
         zero = (0, 0)
@@ -293,7 +286,7 @@ class Sequential:
         operands = (pb.a[k], pb.b[k])
         if self.fused:
             return compute("mulAdd", operands + (acc_code,), (pb.fa, pb.fb, acc), ctx, out=acc)
-        product = _format(self.product, "product") if self.product else acc
+        product = _float_format(self.product, "product") if self.product else acc
         p, f1 = compute("mul", operands, (pb.fa, pb.fb), ctx, out=product)
         s, f2 = compute("add", (acc_code, p), (acc, product), ctx, out=acc)
         return s, f1 | f2
@@ -329,7 +322,7 @@ class Tree:
     group: int | None = None
 
     def __post_init__(self):
-        _format(self.fmt, "fmt")
+        _float_format(self.fmt, "fmt")
         _check_positive("group", self.group, allow_none=True)
         if self.tree is not None:
             leaves = _leaves(self.tree)
@@ -339,7 +332,7 @@ class Tree:
                 raise RefnumError(f"tree {self.tree!r} has {len(leaves) - 1} products, group says {self.group}")
 
     def dot(self, pb, ctx):
-        fmt = _format(self.fmt, "fmt")
+        fmt = _float_format(self.fmt, "fmt")
         size = len(_leaves(self.tree)) - 1 if self.tree is not None else self.group
         return _chain(pb, size, fmt, lambda blk, cx: self._block(blk, fmt, cx), ctx)
 
@@ -377,6 +370,9 @@ def _balanced(items):
 
 
 # -- Fused: multi-term fused dot product with aligned truncation -------------------------------
+
+_NO_ADDEND = Value.zero()      # the block of addend="late": C is not one of its terms
+
 
 @dataclass(frozen=True)
 class Fused:
@@ -423,9 +419,9 @@ class Fused:
         _check_positive("L", self.L)
         if not isinstance(self.F, int) or self.F < 0:
             raise RefnumError(f"F must be an integer >= 0, got {self.F!r}")
-        _format(self.out, "out")
+        _float_format(self.out, "out")
         if self.intermediate is not None:
-            _format(self.intermediate, "intermediate")
+            _float_format(self.intermediate, "intermediate")
         _check_choice("addend", self.addend, ("aligned", "late"))
         _check_choice("nan", self.nan, ("canonical", "all-ones"))
         _check_choice("zero", self.zero, ("ieee", "positive"))
@@ -434,7 +430,7 @@ class Fused:
             raise RefnumError(f"e_zero must be an integer or None, got {self.e_zero!r}")
 
     def dot(self, pb, ctx):
-        out = _format(self.out, "out")
+        out = _float_format(self.out, "out")
         return _chain(pb, self.L, out, lambda blk, cx: self.block(blk, out, cx), ctx)
 
     def block(self, pb, out, ctx):
@@ -444,7 +440,7 @@ class Fused:
         if special is not None:
             return self._special(special, out, ctx)
         if self.addend == "late":
-            code, flags = self._fused(pairs, Value.zero(), pb, out, ctx)
+            code, flags = self._fused(pairs, _NO_ADDEND, pb, out, ctx)
             s, f = compute("add", (code, convert(pb.c, pb.fc, out, ctx)[0]), out, ctx.replace(rounding="rne"))
             return s, flags | f
         return self._fused(pairs, c, pb, out, ctx)
@@ -454,7 +450,7 @@ class Fused:
         n, e, lost = self.truncated_sum(self.aligned_terms(pairs, c, pb), self._has_zero(pairs, c))
         flags = INEXACT if lost else 0
         if self.intermediate is not None:
-            mid = _format(self.intermediate, "intermediate")
+            mid = _float_format(self.intermediate, "intermediate")
             code, f = self._written(*_finish(n, e, pairs, c, mid, rctx), mid, ctx)
             return project(decode(code, mid), out, ctx)[0], flags | f
         code, f = self._written(*_finish(n, e, pairs, c, out, rctx), out, ctx)
@@ -470,7 +466,8 @@ class Fused:
         return code, flags
 
     def _has_zero(self, pairs, c):
-        return self.e_zero is not None and (not c.num or any(not (x.num and y.num) for x, y in pairs))
+        zero_addend = c is not _NO_ADDEND and not c.num
+        return self.e_zero is not None and (zero_addend or any(not (x.num and y.num) for x, y in pairs))
 
     @staticmethod
     def aligned_terms(pairs, c, pb):
@@ -536,9 +533,9 @@ class Gemm:
         if not hasattr(self.inner, "dot"):
             raise RefnumError(f"inner must be a dot-product model, got {self.inner!r}")
         _check_positive("promote_every", self.promote_every, allow_none=True)
-        _format(self.accumulator, "accumulator")
+        _float_format(self.accumulator, "accumulator")
         if self.out is not None:
-            _format(self.out, "out")
+            _float_format(self.out, "out")
 
     @property
     def result_format(self):
@@ -548,16 +545,16 @@ class Gemm:
         code, flags, fmt = self._main_loop(pb, ctx)
         if self.out is None:
             return code, flags
-        out = _format(self.out, "out")
+        out = _float_format(self.out, "out")
         code, f = convert(code, fmt, out, ctx.replace(rounding="rne"))
         return code, flags | f
 
     def _main_loop(self, pb, ctx):
         if self.promote_every is None:
             code, flags = self.inner.dot(pb, ctx)
-            return code, flags, _format(result_format(self.inner), "out")
-        acc = _format(self.accumulator, "accumulator")
-        inner_out = _format(result_format(self.inner), "out")
+            return code, flags, _float_format(result_format(self.inner), "out")
+        acc = _float_format(self.accumulator, "accumulator")
+        inner_out = _float_format(result_format(self.inner), "out")
         code, flags = convert(pb.c, pb.fc, acc, ctx)
         pctx = ctx.replace(rounding=self.promote_rounding)
         for start, stop in _blocks(len(pb.a), self.promote_every):
