@@ -136,3 +136,14 @@ def test_explain_shows_alignment_and_truncation():
 def test_explain_of_other_models_lists_products_and_result():
     rc, out, _ = cli("dot", "exact", "--formats", "f16,f16,f32", "--explain", stdin="3C00 1400 3C00 3C00 00000000\n")
     assert rc == 0 and "p1 = 0x1p-10 * 0x1p+0" in out and "-> binary32 3F802000 = 0x1.004p+0" in out
+
+
+def test_gen_writes_seeded_complete_lines_that_verify(tmp_path):
+    target = tmp_path / "hopper.tv"
+    assert cli("dot", "h100_wgmma_e4m3_f32", "--gen", "10", "--k", "32", "-o", target)[0] == 0
+    text = target.read_text()
+    lines = text.splitlines()
+    assert len(lines) == 10 and all(len(line.split()) == 2 * 32 + 3 for line in lines)
+    assert cli("dot", "h100_wgmma_e4m3_f32", "--gen", "10", "--k", "32")[1] == text          # seeded
+    assert cli("dot", "h100_wgmma_e4m3_f32", "--gen", "10", "--k", "32", "--seed", "2")[1] != text
+    assert cli("dot", "h100_wgmma_e4m3_f32", "--verify", target)[1] == "10 passed, 0 failed\n"

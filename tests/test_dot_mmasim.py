@@ -22,7 +22,7 @@ def test_codes_cross_as_bits():
 
 def test_case_families_reach_what_they_are_for():
     p = preset("h100_wgmma_f16_f32")
-    batch = check.cases(p, 16, 10, random.Random(1))
+    batch = check.cases(p.model, p.operands, 16, 10, random.Random(1))
     assert [c[0] for c in batch[:5]] == ["raw", "similar", "window", "zeros", "overflow"]
     assert any(0 in a for family, a, b, c in batch if family == "zeros")
 

@@ -44,6 +44,10 @@ def register(command, semantics_options, output_option):
     p.add_argument("file", metavar="FILE", nargs="?", default="-", help="lines (default: standard input)")
     p.add_argument("--list", action="store_true", help="list the presets and exit")
     p.add_argument("--verify", action="store_true", help="check complete lines (D and FLAGS) instead")
+    p.add_argument("--gen", type=_positive, metavar="N",
+                   help="write N generated cases (random and adversarial families) instead of reading FILE")
+    p.add_argument("--k", type=_positive, default=16, metavar="K", help="products per generated case (default 16)")
+    p.add_argument("--seed", type=int, default=1, help="seed of --gen (default 1)")
     p.add_argument("--explain", action="store_true",
                    help="print each operand line's products, alignment, truncation and roundings")
     p.add_argument("--formats", metavar="A,B,C", help="formats of a, b and the addend (default: the preset's)")
@@ -174,6 +178,8 @@ def cmd_dot(args):
     if not args.spec:
         raise RefnumError("name a preset or a model (refnum dot --list shows the presets)")
     job = _Job(args, cli.build_context)
+    if args.gen:
+        return _generate(job, args, cli)
     with cli._input(args.file) as lines:
         text = lines.read()
     if args.verify:
@@ -223,6 +229,25 @@ def _completed(job, text):
             raise RefnumError(f"input line {number}: {err}") from None
         rows.append(layout.format_line(codes, code, flags))
     return rows
+
+
+def _generate(job, args, cli):
+    """``--gen N``: complete lines of N cases from :func:`refnum.dot.cases.cases` (seeded)."""
+    import random
+
+    from ..vectors.lines import Layout
+    from .cases import cases
+
+    if job.model is None:
+        raise RefnumError("--gen covers the floating-point models and presets")
+    fa, fb, fc = job.formats
+    layout = Layout([fa] * args.k + [fb] * args.k + [fc], job.result)
+    rows = []
+    for _, a, b, c in cases(job.model, [f.name for f in job.formats], args.k, args.gen, random.Random(args.seed)):
+        rows.append(layout.format_line(a + b + [c], *job.evaluate(a, b, c)))
+    with cli._output(args.output) as f:
+        f.write("".join(rows))
+    return cli.EXIT_OK
 
 
 def _explained(job, text):

@@ -3,11 +3,9 @@
 MMA-Sim (Xie et al., arXiv:2511.10909; github.com/microsoft/MMA-Sim) is a torch model of
 the tensor cores.  For every preset with an MMA-Sim instruction this runs seeded cases
 through both, as raw bit patterns (no Python floats cross: tensors are built from integer
-codes and read back by ``view``), and compares result bits.  Case families: uniform raw
-bits (NaN, Inf, subnormals included), products of similar magnitude with a comparable
-addend (cancellation), one large product with the rest at the alignment window's edge
-(exponents around ``E - F``), zeros beside tiny products (the zero exponent), and values
-near the largest finite magnitude (overflow).
+codes and read back by ``view``), and compares result bits.  The cases are
+:func:`refnum.dot.cases.cases`: raw bits, cancellation, the alignment window's edge, zeros
+beside tiny products, overflow.
 
 There is no known difference (spec/dot-float.md): the NVIDIA presets take MMA-Sim's NaN,
 overflow, signed-zero and zero-exponent rules; any disagreement makes the exit status 1.
@@ -20,6 +18,7 @@ import random
 
 from ..catalog import lookup
 from ..errors import RefnumError
+from .cases import cases
 from .models import dot
 from .presets import preset
 
@@ -45,52 +44,6 @@ INSTRUCTIONS = {
 _TORCH_DTYPE = {"binary16": "float16", "bfloat16": "bfloat16", "binary32": "float32", "tf32": "float32",
                 "e4m3": "float8_e4m3fn", "e5m2": "float8_e5m2"}
 _INT_OF_WIDTH = {8: "uint8", 16: "int16", 32: "int32"}
-
-
-# -- case families ------------------------------------------------------------------------------
-
-def _code(fmt, rng, exponent=None, sign=None):
-    """A code of ``fmt``: any bits, or a finite normal with the given unbiased exponent."""
-    if exponent is None:
-        return rng.randrange(fmt.ncodes)
-    field = min(max(exponent + fmt.bias, 1), (1 << fmt.w) - 2)
-    s = rng.randrange(2) if sign is None else sign
-    code = (s << (fmt.k - 1)) | (field << fmt.m) | rng.randrange(1 << fmt.m)
-    return code if fmt.finite_parts(code) else (s << (fmt.k - 1)) | (field << fmt.m)
-
-
-def cases(p, k, n, rng):
-    """``(family, a, b, c)`` cases for preset ``p`` with K = ``k``."""
-    fa, fb, fc = (lookup(f) for f in p.operands)
-    F = p.model.F
-    out = []
-    for i in range(n):
-        family = ("raw", "similar", "window", "zeros", "overflow")[i % 5]
-        if family == "raw":
-            a = [_code(fa, rng) for _ in range(k)]
-            b = [_code(fb, rng) for _ in range(k)]
-            c = _code(fc, rng)
-        elif family == "similar":
-            e = rng.randrange(-4, 4)
-            a = [_code(fa, rng, e + rng.randrange(-2, 3)) for _ in range(k)]
-            b = [_code(fb, rng, rng.randrange(-2, 3)) for _ in range(k)]
-            c = _code(fc, rng, 2 * e + rng.randrange(-3, 6)) if rng.randrange(3) else 0
-        elif family == "window":
-            a = [_code(fa, rng, 0)] + [_code(fa, rng, -(F // 2) - rng.randrange(-2, 3)) for _ in range(k - 1)]
-            b = [_code(fb, rng, 0)] + [_code(fb, rng, -(F - F // 2) - rng.randrange(-2, 3)) for _ in range(k - 1)]
-            c = _code(fc, rng, -F - rng.randrange(-2, 3)) if rng.randrange(2) else 0
-        elif family == "zeros":
-            tiny = fa.emin - fa.m
-            a = [0 if rng.randrange(2) else _code(fa, rng, tiny // 2 + rng.randrange(3)) for _ in range(k)]
-            b = [_code(fb, rng, fb.emin + rng.randrange(3)) for _ in range(k)]
-            c = 0 if rng.randrange(2) else _code(fc, rng, fc.emin + rng.randrange(4))
-        else:
-            top = (fa.qmax + fa.m)
-            a = [_code(fa, rng, top - rng.randrange(2), sign=0) for _ in range(k)]
-            b = [_code(fb, rng, fb.qmax + fb.m - rng.randrange(2), sign=0) for _ in range(k)]
-            c = _code(fc, rng, fc.qmax + fc.m - rng.randrange(3)) if rng.randrange(2) else 0
-        out.append((family, a, b, c))
-    return out
 
 
 # -- running MMA-Sim on codes --------------------------------------------------------------------
@@ -138,7 +91,7 @@ def run(quick=False, seed=1, per_preset=None):
     for name, (_, _, _, k) in INSTRUCTIONS.items():
         p = preset(name)
         fmts = tuple(lookup(f) for f in p.operands)
-        batch = cases(p, k, per_preset, rng)
+        batch = cases(p.model, p.operands, k, per_preset, rng)
         theirs = mmasim_results(torch, mmasim, name, batch)
         bad = [(family, a, b, c, mine, other) for (family, a, b, c), other in zip(batch, theirs)
                if (mine := dot(p.model, a, b, c, fmts)[0]) != other]
