@@ -144,7 +144,8 @@ def main(argv=None):
                 fmt, a, b = probe(k) if kind == "probe" else operands(kind, k, rng)
                 predictions = models(kind)
                 if args.simulate:
-                    got = {v: predict(pool, labels["preset"], fmt, a, b, args.rows) for v, labels in predictions.items()}
+                    got = {v: predict(pool, labels["preset"], fmt, a, b, args.rows)
+                           for v, labels in predictions.items()}
                 else:
                     got = device(kind, fmt, a, b)
                 key = f"{kind}_K{k}"
