@@ -13,6 +13,7 @@
     refnum manifest check|join DIR         re-hash a vector folder (exit 3 on a mismatch); join shards
     refnum crosscheck BACKEND [--quick]    run refnum's cases through ml_dtypes, numpy, gfloat, torch
                                            or softfloatpy; report agreement, known differences applied
+    refnum dot MODEL|PRESET [opts] [FILE]  dot products of a hardware preset or a model (refnum.dot.cli)
 
 FUNCTION is a TestFloat name, ``<src>_to_<dst>`` or ``<fmt>_<op>``, with any
 catalog name, alias or family name (``f32_to_f16``, ``f16_to_i32``, ``e4m3_to_bf16``,
@@ -79,7 +80,7 @@ def main(argv=None):
         args = _parse(parser, _explain_negatives(argv))
         if args.command is None:
             raise UsageError("choose a command: formats, info, table, explain, run, gen, verify, suite,"
-                             " manifest, crosscheck (try 'refnum --help')")
+                             " manifest, crosscheck, dot (try 'refnum --help')")
         return args.command(args)
     except SystemExit as done:                       # --help, --version
         return done.code if isinstance(done.code, int) else EXIT_OK
@@ -102,7 +103,7 @@ def _parse(parser, argv):
     given after them comes back unrecognised; it is taken here as the FILE.
     """
     args, extra = parser.parse_known_args(argv)
-    if len(extra) == 1 and not extra[0].startswith("-") and getattr(args, "file", None) == "-":
+    if len(extra) == 1 and (extra[0] == "-" or not extra[0].startswith("-")) and getattr(args, "file", None) == "-":
         args.file = extra[0]
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -220,11 +221,14 @@ def _build_parser():
                         " any problem); join: check, then concatenate shard parts (exit 3 if one fails)")
     p.add_argument("dir", metavar="DIR")
     p = command("crosscheck", cmd_crosscheck, "compare refnum with a peer library (ml_dtypes, numpy, gfloat,"
-                " torch, softfloatpy); exit 1 on a disagreement no known difference explains")
-    p.add_argument("backend", metavar="BACKEND", help="ml_dtypes, numpy, gfloat, torch or softfloatpy")
+                " torch, softfloatpy, mmasim); exit 1 on a disagreement no known difference explains")
+    p.add_argument("backend", metavar="BACKEND", help="ml_dtypes, numpy, gfloat, torch, softfloatpy or mmasim")
     p.add_argument("--quick", action="store_true", help="a seeded sample of each check (seconds), not the full run")
     p.add_argument("--json", metavar="FILE", help="also write a JSON summary (atomically)")
     p.add_argument("--seed", type=int, default=1, help="seed of the sampled and random cases (default 1)")
+    from .dot.cli import register as register_dot
+
+    register_dot(command, _semantics_options, _output_option)
     return parser
 
 

@@ -602,6 +602,9 @@ def main(backend, *, quick=False, seed=SEED, json_path=None, out=None, err=None)
     err = err or sys.stderr
     if json_path and not os.path.isdir(os.path.dirname(os.path.abspath(json_path))):
         raise RefnumError(f"crosscheck: cannot write '{json_path}': no such folder")
+    if backend == "mmasim":                              # dot products: refnum.dot.mmasim
+        from .dot import mmasim
+        return mmasim.main(quick=quick, seed=seed, out=out, json_path=json_path)
     progress = _progress_line(err, backend) if err.isatty() else None
     report = run(backend, quick=quick, seed=seed, progress=progress)
     if progress:

@@ -48,7 +48,7 @@ from refnum.formats import FloatFormat
 
 SPEC_DIR = pathlib.Path(__file__).resolve().parent
 
-KINDS = "table|params|profiles|flags|specials|pairs|nan-rules|profile-diff"
+KINDS = "table|params|profiles|flags|specials|pairs|nan-rules|profile-diff|dot-presets"
 BLOCK = re.compile(rf"<!-- ({KINDS})(?::([^ ]*))? -->\n(.*?)<!-- /\1 -->", re.S)
 OPENING = re.compile(rf"<!-- ({KINDS})(?::[^ ]*)? -->")
 
@@ -380,12 +380,23 @@ def render_profile_diff(arg):
     return "\n".join(lines) + "\n"
 
 
+def render_dot_presets():
+    """The hardware dot-product presets of refnum.dot.presets: model, operands, profile, evidence."""
+    from refnum.dot.presets import PRESETS, model_summary
+
+    lines = ["| preset | a, b, C | model | profile | evidence |", "|---|---|---|---|---|"]
+    for p in PRESETS.values():
+        lines.append(f"| `{p.name}` | {', '.join(p.operands)} | `{model_summary(p.model)}` | {p.profile}"
+                     f" | {p.evidence} |")
+    return "\n".join(lines) + "\n"
+
+
 def render(kind, arg):
     """The body of one generated block."""
     renderers = {"table": lambda a: markdown_table(lookup(a)), "params": render_params,
                  "profiles": lambda a: render_profiles(), "flags": lambda a: render_flags(),
                  "specials": render_specials, "pairs": render_pairs, "nan-rules": render_nan_rules,
-                 "profile-diff": render_profile_diff}
+                 "profile-diff": render_profile_diff, "dot-presets": lambda a: render_dot_presets()}
     return renderers[kind](arg)
 
 

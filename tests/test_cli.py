@@ -666,3 +666,14 @@ def test_a_refused_value_names_its_line_and_writes_nothing():
     rc, out, err = cli("run", "f16_to_e2m1", "--nan-missing", "error", stdin="3C00\n# note\n7E00\n")
     assert_input_error(rc, out, err, "input line 3", "e2m1")
     assert out == ""
+
+
+@pytest.mark.parametrize("file", ["-", "FILE"])
+def test_file_after_the_options(file, tmp_path):
+    """``refnum run F --rounding rtz FILE``: argparse fills F [FILE] before the options, so a
+    FILE after them (standard input's '-' included) is taken by cli._parse."""
+    path = tmp_path / "in.tv"
+    path.write_text("3C01\n")
+    rc, out, err = cli("run", "f16_to_e4m3", "--rounding", "rtz", str(path) if file == "FILE" else "-",
+                       stdin="3C01\n")
+    assert (rc, out, err) == (0, "3C01 38 01\n", "")
