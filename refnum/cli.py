@@ -13,6 +13,8 @@
     refnum manifest check|join DIR         re-hash a vector folder (exit 3 on a mismatch); join shards
     refnum crosscheck BACKEND [--quick]    run refnum's cases through ml_dtypes, numpy, gfloat, torch
                                            or softfloatpy; report agreement, known differences applied
+    refnum study NAME|--list [--plot]      the seed-paper studies (refnum.studies.cli)
+    refnum plot FORMAT [-o FILE]           teaching views of a format (the plot extra)
 
 FUNCTION is a TestFloat name, ``<src>_to_<dst>`` or ``<fmt>_<op>``, with any
 catalog name, alias or family name (``f32_to_f16``, ``f16_to_i32``, ``e4m3_to_bf16``,
@@ -79,7 +81,7 @@ def main(argv=None):
         args = _parse(parser, _explain_negatives(argv))
         if args.command is None:
             raise UsageError("choose a command: formats, info, table, explain, run, gen, verify, suite,"
-                             " manifest, crosscheck (try 'refnum --help')")
+                             " manifest, crosscheck, study, plot (try 'refnum --help')")
         return args.command(args)
     except SystemExit as done:                       # --help, --version
         return done.code if isinstance(done.code, int) else EXIT_OK
@@ -222,6 +224,9 @@ def _build_parser():
     p.add_argument("--quick", action="store_true", help="a seeded sample of each check (seconds), not the full run")
     p.add_argument("--json", metavar="FILE", help="also write a JSON summary (atomically)")
     p.add_argument("--seed", type=int, default=1, help="seed of the sampled and random cases (default 1)")
+    from .studies.cli import register as register_studies
+
+    register_studies(command, _positive_int)
     return parser
 
 
