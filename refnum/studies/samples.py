@@ -72,11 +72,12 @@ class Sampler:
 
 
 def exact(x):
-    """The exact Value of an mpmath number (``man * 2**exp``, integers)."""
+    """The exact Value of an mpmath number: its sign, and ``|x| = man * 2**exp`` (mpmath's
+    ``man_exp`` is of the magnitude)."""
     man, exp = x.man_exp
     if not man:
         return Value.zero()
-    return Value.finite(int(man < 0), abs(int(man)), int(exp))
+    return Value.finite(int(x < 0), int(man), int(exp))
 
 
 # From the lightest tails to the heaviest (excess kurtosis -1.2, 0, 1.5, 3, infinite, undefined).
@@ -97,7 +98,7 @@ def sample(distribution, n, seed):
     name, so adding a distribution never changes another's data.
 
     >>> [v.hex() for v in sample("laplace", 2, seed=1)]
-    ['0x1.fe17d3f9acff4p+0', '0x1.557475965ddc2p-5']
+    ['-0x1.fe17d3f9acff4p+0', '-0x1.557475965ddc2p-5']
     """
     sampler = Sampler(f"{seed}:{distribution}")
     draw = DISTRIBUTIONS[distribution]
