@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -268,3 +270,29 @@ def test_figures_are_valid_and_deterministic(kind, tmp_path):
             import xml.etree.ElementTree as ET
 
             assert ET.fromstring(data).tag.endswith("svg")
+
+
+@pytest.mark.slow
+def test_fp8_vs_int8_claims_at_4000_samples():
+    """The statements of spec/papers/fp8-vs-int8.md about larger tensors (about 15 s)."""
+    results = fp8_vs_int8.measure(1, 4000)
+    uniform, heavy = results["uniform"], results["student-t(2)"]
+    assert all(uniform["INT8"][0] > uniform[f][0] for f in fp8_vs_int8.FLOATS)
+    assert fp8_vs_int8._best_float(heavy) == "E3M4"
+    assert heavy["E4M3"][0] > heavy["INT8"][0]
+    assert results["gaussian"]["E2M5"][0] > results["gaussian"]["INT8"][0]
+
+
+SPEC = Path(__file__).resolve().parent.parent / "spec"
+_TARGET = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("path", sorted((SPEC / "papers").glob("*.md")) + [SPEC / "README.md"],
+                         ids=lambda p: p.name)
+def test_study_chapters_links_and_figures_resolve(path):
+    """Every relative link of a study chapter, and every figure the reading path shows, exists
+    (links between spec/*.md chapters are test_spec.py's)."""
+    for target in _TARGET.findall(path.read_text(encoding="utf-8")):
+        if target.startswith("http") or (path.parent == SPEC and target.endswith(".md")):
+            continue
+        assert (path.parent / target).exists(), f"{path.name} links to missing {target}"

@@ -60,7 +60,7 @@ def save(figure, path):
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f, plt.rc_context({"svg.hashsalt": "refnum", "svg.fonttype": "path"}):
+        with os.fdopen(fd, "wb") as f, plt.rc_context({"svg.hashsalt": "refnum", "svg.fonttype": "none"}):
             figure.savefig(f, format=kind, metadata=metadata)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
@@ -163,7 +163,7 @@ def format_figure(fmt, rounding="rne", lo=Fraction(1), hi=Fraction(4), value=Non
     labels = list(shares)
     sr.bar(labels, [as_float(s) for s in shares.values()])
     sr.set_ylabel(f"P(round to {_text(above)})")
-    sr.set_title(f"stochastic rounding of {_text(value)}, N = {sr_bits}: {_text(below)} or {_text(above)}")
+    sr.set_title(f"stochastic rounding of {_text(value)}, N = {sr_bits}:\n{_text(below)} or {_text(above)}")
     return figure
 
 
