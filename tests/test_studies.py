@@ -296,3 +296,14 @@ def test_study_chapters_links_and_figures_resolve(path):
         if target.startswith("http") or (path.parent == SPEC and target.endswith(".md")):
             continue
         assert (path.parent / target).exists(), f"{path.name} links to missing {target}"
+
+
+def test_crossover_notes():
+    def row(int8, fp8):
+        return {"INT8": (Fraction(int8), 1), **{f: (Fraction(fp8), 1) for f in fp8_vs_int8.FLOATS}}
+
+    monotone = fp8_vs_int8._crossover({"a": row(9, 8), "b": row(9, 8), "c": row(8, 9)})
+    assert monotone[2] == "crossover: between b and c (distributions ordered by tail weight)"
+    assert fp8_vs_int8._crossover({"a": row(9, 8), "b": row(8, 9), "c": row(9, 8)})[2].endswith("seed")
+    assert len(fp8_vs_int8._crossover({"a": row(9, 8)})) == 2
+    assert fp8_vs_int8._crossover({"a": row(8, 9)})[0].endswith("none")

@@ -41,7 +41,8 @@ def register(command, positive_int):
     p.add_argument("--rounding", "-r", default="rne", metavar="MODE",
                    help="mode of the rounding-error panel (default rne)")
     p.add_argument("--range", dest="interval", default="1,4", metavar="LO,HI",
-                   help="interval of the rounding-error panel (exact numbers, default 1,4)")
+                   help="interval of the rounding-error panel (exact numbers, default 1,4;"
+                        " write --range=-1,1 when LO is negative)")
     p.add_argument("--value", metavar="X", help="the value stochastic rounding rounds (default 1 + ulp(1)/3)")
     p.add_argument("--sr-bits", type=positive_int, default=3, metavar="N",
                    help=f"random bits of stochastic rounding (default 3, at most {MAX_SR_BITS})")

@@ -99,12 +99,14 @@ def _crossover(results):
     int8_ahead = [d for d in results if d not in fp8_ahead]
     notes = [f"INT8 ahead of every FP8 on: {', '.join(int8_ahead) or 'none'}",
              f"best FP8 ahead of INT8 on:  {', '.join(fp8_ahead) or 'none'}"]
+    if not (fp8_ahead and int8_ahead):
+        return notes
     order = list(results)
-    if fp8_ahead and int8_ahead and max(order.index(d) for d in int8_ahead) < min(order.index(d) for d in fp8_ahead):
-        first = fp8_ahead[0]
-        notes.append(f"crossover: between {order[order.index(first) - 1]} and {first}"
+    first = order.index(fp8_ahead[0])
+    if all(order.index(d) < first for d in int8_ahead):
+        notes.append(f"crossover: between {order[first - 1]} and {order[first]}"
                      " (distributions ordered by tail weight)")
-    elif fp8_ahead and int8_ahead:
+    else:
         notes.append("crossover: not monotone in tail weight at this size and seed")
     return notes
 

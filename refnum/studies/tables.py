@@ -43,19 +43,24 @@ def difference(a, a_exp, b, b_exp):
 def decibels(ratio):
     """``10 log10(ratio)`` of an exact positive ratio, to 0.01 dB, as an exact Fraction.
 
-    The logarithm is mpmath's at 64 bits, rounded to the nearest hundredth
-    (mpmath's ``nint``); this is the one inexact step of every study.  Its error, below 2**-50 relative, cannot move a value across a
-    hundredth except for ratios within that distance of a tie, which the exact
-    ratios of the studies are not.  ``None`` for an infinite ratio (no noise).
+    The logarithm is mpmath's, rounded to the nearest hundredth (mpmath's ``nint``);
+    this is the one inexact step of every study.  It is computed at 64 bits and again
+    at twice the precision, doubling until two successive results round alike, so a
+    value near the midpoint between two hundredths is settled by more bits rather
+    than by chance.  ``None`` for an infinite ratio (no noise).
 
     >>> str(decibels(Fraction(100))), str(decibels(Fraction(1, 2)))
     ('20', '-301/100')
     """
     if ratio is None:
         return None
-    with mpmath.workprec(DB_PRECISION):
-        hundredths = mpmath.nint(1000 * mpmath.log10(mpmath.mpf(ratio.numerator) / ratio.denominator))
-    return Fraction(int(hundredths), 100)
+    bits, previous = DB_PRECISION, None
+    while True:
+        with mpmath.workprec(bits):
+            hundredths = int(mpmath.nint(1000 * mpmath.log10(mpmath.mpf(ratio.numerator) / ratio.denominator)))
+        if hundredths == previous:
+            return Fraction(hundredths, 100)
+        bits, previous = 2 * bits, hundredths
 
 
 def fixed(q, places=2):
