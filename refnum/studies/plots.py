@@ -9,9 +9,7 @@ Files are written atomically (temporary file, then rename).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from fractions import Fraction
 
 from ..context import Context
@@ -53,21 +51,16 @@ def figure_format(path):
 
 
 def save(figure, path):
-    """Write ``figure`` to ``path`` (PNG or SVG by extension), deterministically and atomically."""
+    """Write ``figure`` to ``path`` (PNG or SVG by extension), deterministically; the file is
+    replaced only when the whole figure is written (refnum.cli's atomic output)."""
+    from ..cli import _output
+
     plt = pyplot()
     kind = figure_format(path)
     metadata = {"Software": None} if kind == "png" else {"Date": None, "Creator": None}
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f, plt.rc_context({"svg.hashsalt": "refnum", "svg.fonttype": "none"}):
+        with _output(path, binary=True) as f, plt.rc_context({"svg.hashsalt": "refnum", "svg.fonttype": "none"}):
             figure.savefig(f, format=kind, metadata=metadata)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
     finally:
         plt.close(figure)
 
