@@ -307,3 +307,11 @@ def test_crossover_notes():
     assert fp8_vs_int8._crossover({"a": row(9, 8), "b": row(8, 9), "c": row(9, 8)})[2].endswith("seed")
     assert len(fp8_vs_int8._crossover({"a": row(9, 8)})) == 2
     assert fp8_vs_int8._crossover({"a": row(8, 9)})[0].endswith("none")
+
+
+def test_default_value_where_one_is_the_largest_value():
+    from refnum import lookup
+    from refnum.studies.plots import default_value
+
+    assert default_value(lookup("e4m3@1/448")) == Fraction(416, 448) + Fraction(32, 448) / 3
+    assert default_value(lookup("int8")) == Fraction(4, 3)

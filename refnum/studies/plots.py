@@ -130,9 +130,15 @@ def stochastic_shares(fmt, x, sr_bits):
 
 
 def default_value(fmt):
-    """One third of the way from 1 to the next value up: a value where the variants differ."""
-    _, above = neighbours(fmt, Fraction(1) + Fraction(1, 2**200))
-    return 1 + (above.to_fraction() - 1) / 3
+    """One third of the way up from 1 to the next value (or, where 1 is the largest value,
+    from the value below it): a value where the stochastic variants differ."""
+    tiny = Fraction(1, 2**200)
+    for x in (1 + tiny, 1 - tiny):
+        down, up = neighbours(fmt, x)
+        if down.is_finite and up.is_finite and down != up:
+            lo = down.to_fraction()
+            return lo + (up.to_fraction() - lo) / 3
+    raise RefnumError(f"{fmt.name}: no two finite values around 1; give --value X")
 
 
 def format_figure(fmt, rounding="rne", lo=Fraction(1), hi=Fraction(4), value=None, sr_bits=3):
