@@ -315,3 +315,20 @@ def test_default_value_where_one_is_the_largest_value():
 
     assert default_value(lookup("e4m3@1/448")) == Fraction(416, 448) + Fraction(32, 448) / 3
     assert default_value(lookup("int8")) == Fraction(4, 3)
+
+
+def test_samples_do_not_depend_on_mpmath_backend():
+    """mpmath computes with gmpy2 when it is installed and in pure Python otherwise
+    (MPMATH_NOGMPY=1 forces that); the samples must be the same bits either way."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from refnum.studies.samples import DISTRIBUTIONS, sample\n"
+            "print([v.hex() for d in DISTRIBUTIONS for v in sample(d, 40, 1)])")
+    outputs = set()
+    for extra in ({}, {"MPMATH_NOGMPY": "1"}):
+        env = dict(os.environ, PYTHONPATH=str(SPEC.parent), **extra)
+        outputs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                   check=True, timeout=120).stdout)
+    assert len(outputs) == 1
