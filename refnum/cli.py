@@ -14,6 +14,8 @@
     refnum crosscheck BACKEND [--quick]    run refnum's cases through ml_dtypes, numpy, gfloat, torch
                                            or softfloatpy; report agreement, known differences applied
     refnum dot MODEL|PRESET [opts] [FILE]  dot products of a hardware preset or a model (refnum.dot.cli)
+    refnum study NAME|--list [--plot]      the seed-paper studies (refnum.studies.cli)
+    refnum plot FORMAT [-o FILE]           teaching views of a format (the plot extra)
 
 FUNCTION is a TestFloat name, ``<src>_to_<dst>`` or ``<fmt>_<op>``, with any
 catalog name, alias or family name (``f32_to_f16``, ``f16_to_i32``, ``e4m3_to_bf16``,
@@ -80,7 +82,7 @@ def main(argv=None):
         args = _parse(parser, _explain_negatives(argv))
         if args.command is None:
             raise UsageError("choose a command: formats, info, table, explain, run, gen, verify, suite,"
-                             " manifest, crosscheck, dot (try 'refnum --help')")
+                             " manifest, crosscheck, dot, study, plot (try 'refnum --help')")
         return args.command(args)
     except SystemExit as done:                       # --help, --version
         return done.code if isinstance(done.code, int) else EXIT_OK
@@ -227,8 +229,10 @@ def _build_parser():
     p.add_argument("--json", metavar="FILE", help="also write a JSON summary (atomically)")
     p.add_argument("--seed", type=int, default=1, help="seed of the sampled and random cases (default 1)")
     from .dot.cli import register as register_dot
+    from .studies.cli import register as register_studies
 
     register_dot(command, _semantics_options, _output_option)
+    register_studies(command, _positive_int)
     return parser
 
 

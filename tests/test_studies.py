@@ -1,0 +1,334 @@
+"""The seed-paper studies (refnum.studies): deterministic tables, exact numbers checked
+against independent computations, and the command line (``refnum study``, ``refnum plot``).
+
+Oracles: tests/oracle.py's brute-force rounding by enumeration (imports nothing from
+refnum) for every quantized code; plain Fraction arithmetic for SQNR and lost updates;
+Python's float ``math`` for the samplers and decibels (a different path, compared
+within a tolerance); P3109 v4.0 §4.7.4's definitions of stochastic rounding A/B/C
+written out over every random integer R; OFP8 v1.0's E4M3 value set for the binade counts.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+import oracle
+from refnum import studies
+from refnum.studies import fp8_bit_reduction, fp8_vs_int8, samples
+from refnum.studies.quantize import Quantizer, largest, parts
+from refnum.studies.tables import decibels, fixed
+from refnum.values import Value
+from test_cli import assert_input_error, cli
+
+SMALL = {"fp8-vs-int8": 40, "fp8-bit-reduction": 12}
+
+
+# -- determinism ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(studies.STUDIES))
+def test_study_tables_are_the_same_bytes_for_a_seed(name):
+    first = studies.run(name, seed=3, size=SMALL[name])
+    again = studies.run(name, seed=3, size=SMALL[name])
+    assert first.text() == again.text() and first.markdown() == again.markdown()
+    assert studies.run(name, seed=4, size=SMALL[name]).text() != first.text()
+
+
+def test_samples_come_from_the_integer_stream():
+    """U = (k + 1) / 2**53 with k from random.Random(seed).getrandbits(53); the transforms agree
+    with the same formulas in binary64 (an independent float path) to a few ulps."""
+    sampler = samples.Sampler("x")
+    rng = random.Random("x")
+    k = rng.getrandbits(53)
+    assert samples.exact(sampler.uniform()).to_fraction() == Fraction(k + 1, 2**53)
+    for name in ("gaussian", "laplace", "student-t(4)"):
+        got = samples.sample(name, 20, seed=7)
+        rng = random.Random(f"7:{name}")
+        u = lambda: (rng.getrandbits(53) + 1) / 2**53           # noqa: E731
+        for v in got:
+            if name == "gaussian":
+                expect = math.sqrt(-2 * math.log(u())) * math.cos(2 * math.pi * u())
+            elif name == "laplace":
+                negative = rng.getrandbits(1)
+                expect = -math.log(u()) * (-1 if negative else 1)
+            else:
+                z = math.sqrt(-2 * math.log(u())) * math.cos(2 * math.pi * u())
+                expect = z / math.sqrt(-2 * math.log(u() * u()) / 4)
+            assert v.den == 1 and v.num.bit_length() <= 53
+            assert float(v.to_fraction()) == pytest.approx(expect, rel=1e-12, abs=1e-12)
+
+
+# -- exact numbers against independent computations ------------------------------------------
+
+ORACLE_FORMATS = {"int8": "int8", "int4": "int4", "e2m5_fin": "e2m5_fin", "e3m4_fin": "e3m4_fin",
+                  "e4m3_fin": "e4m3_fin", "e5m2_fin": "e5m2_fin"}
+
+
+def _oracle_sqnr(xs, name, clip):
+    """Fraction-only SQNR: y = x / s rounded by enumeration (tests/oracle.py), x_q = s * value."""
+    fmt = oracle.oracle_format(name)
+    values = oracle.small_float_values(fmt)
+    s = clip / largest(Quantizer(name).fmt)
+    codes = [oracle.nearest(x / s, fmt, "rne", "finite")[0] for x in xs]
+    noise = sum((x - s * values[c]) ** 2 for x, c in zip(xs, codes))
+    return codes, (sum(x * x for x in xs) / noise if noise else None)
+
+
+@pytest.mark.parametrize("name", ORACLE_FORMATS)
+def test_quantizer_codes_and_sqnr_match_a_fraction_computation(name):
+    values = samples.sample("student-t(4)", 30, seed=2)
+    xs = [v.to_fraction() for v in values]
+    amax = max(abs(x) for x in xs)
+    q = Quantizer(name)
+    for r in (Fraction(1), Fraction(5, 8), Fraction(3, 64)):        # no clipping, some, most
+        codes, sqnr = _oracle_sqnr(xs, name, r * amax)
+        assert q.codes(parts(values), r * amax) == codes
+        assert q.sqnr(parts(values), r * amax) == sqnr
+
+
+def test_sqnr_of_a_hand_checked_tensor():
+    """INT4 with clip 1 (scale 1/7): 1 -> 7 exactly; 1/2 -> 3.5, a tie, to the even 4; 3/8 -> 2.625 -> 3.
+    Noise (1/2 - 4/7)**2 + (3/8 - 3/7)**2 = 1/196 + 9/3136 = 25/3136; signal 1 + 1/4 + 9/64 = 89/64."""
+    tensor = parts([Value.from_fraction(Fraction(x)) for x in ("1", "1/2", "3/8")])
+    assert Quantizer("int4").sqnr(tensor, Fraction(1)) == Fraction(89, 64) / Fraction(25, 3136)
+
+
+def test_quantizer_is_projection_onto_the_scaled_format():
+    """The bulk path equals refnum.project onto ``F@s``, the flexible-bias format of the catalogue."""
+    from refnum import lookup, project
+
+    values = samples.sample("laplace", 25, seed=5)
+    for name in ("e3m4_fin", "int8"):
+        q = Quantizer(name)
+        clip = Fraction(3, 2)
+        scaled = lookup(f"{name}@{clip / q.max}")
+        assert q.codes(parts(values), clip) == [project(v, scaled, q.ctx)[0] for v in values]
+
+
+def test_decibels():
+    assert decibels(Fraction(10**7)) == 70 and decibels(Fraction(1, 1000)) == -30
+    assert decibels(None) is None
+    for ratio in (Fraction(2), Fraction(89 * 3136, 64 * 25), Fraction(12345, 7)):
+        assert abs(decibels(ratio) - Fraction(10 * math.log10(ratio))) <= Fraction(1, 200)
+    assert (fixed(Fraction(-301, 100)), fixed(Fraction(5)), fixed(None)) == ("-3.01", "5.00", "inf")
+
+
+def test_best_clipping_is_the_grid_maximum():
+    values = samples.sample("student-t(2)", 30, seed=1)
+    amax = max(abs(v.to_fraction()) for v in values)
+    q = Quantizer("int4")
+    best, r = fp8_vs_int8.best_clipping(q, parts(values), amax)
+    grid = {c: q.sqnr(parts(values), c * amax) for c in fp8_vs_int8.CLIP_RATIOS}
+    assert best == max(grid.values()) and grid[r] == best
+    assert len(fp8_vs_int8.CLIP_RATIOS) == 25 and min(fp8_vs_int8.CLIP_RATIOS) == Fraction(1, 64)
+
+
+def test_fp8_vs_int8_table_shows_the_measured_numbers():
+    report = fp8_vs_int8.run(seed=1, size=SMALL["fp8-vs-int8"])
+    results = fp8_vs_int8.measure(1, SMALL["fp8-vs-int8"])
+    table = report.tables[0]
+    for row in table.rows:
+        measured = results[row[0]]
+        assert row[1:7] == [fixed(decibels(measured[label][0])) for label in fp8_vs_int8.FORMATS]
+        best = max(fp8_vs_int8.FLOATS, key=lambda label: measured[label][0])
+        assert row[7] == best
+    ahead = [r[0] for r in table.rows if not r[8].startswith("-")]
+    assert table.notes[1].endswith(", ".join(ahead) or "none")
+
+
+def _oracle_lost(name, mode, sr_bits, starts, deltas, seed):
+    """Weights updated by enumeration (tests/oracle.py) with Fractions; the same R stream."""
+    fmt = oracle.oracle_format(name)
+    values = oracle.small_float_values(fmt) if fmt.bits <= 8 else None
+    rng = random.Random(f"{seed}:rounding:{sr_bits}")
+    arrived = intended = Fraction(0)
+    for start, steps in zip(starts, deltas):
+        w0 = w = _oracle_round(start, fmt, values, mode, 0, sr_bits)
+        for num, exp in steps:
+            step = Fraction(num) * Fraction(2) ** exp
+            w = _oracle_round(w + step, fmt, values, mode, rng.getrandbits(sr_bits) if sr_bits else 0, sr_bits)
+            intended += step
+        arrived += w - w0
+    return 1 - arrived / intended
+
+
+def _oracle_round(x, fmt, values, mode, rand, sr_bits):
+    code, _ = oracle.nearest(x, fmt, mode, rand=rand, sr_bits=sr_bits)
+    return values[code] if values is not None else oracle.decode(fmt, code)
+
+
+@pytest.mark.parametrize("mode", list(fp8_bit_reduction.MODES))
+def test_lost_updates_match_a_fraction_simulation(mode):
+    starts = [Value.from_fraction(Fraction(9, 8)), Value.from_fraction(Fraction(3, 2))]
+    rng = random.Random(0)
+    deltas = [[(rng.getrandbits(8) + 1, -14) for _ in range(40)] for _ in starts]
+    ctx = fp8_bit_reduction.MODES[mode]
+    for name in ("e4m3", "e5m2"):
+        got = fp8_bit_reduction.lost_share(name, ctx, starts, deltas, 9)
+        assert got == _oracle_lost(name, ctx.rounding, ctx.sr_bits, [v.to_fraction() for v in starts], deltas, 9)
+
+
+def test_round_to_nearest_loses_every_step_below_half_an_ulp():
+    """E8M3 at 1 has ulp 1/8: 1/32 steps vanish under rne and rtz; sr-a with 2 bits rounds
+    1 + 1/32 up only for R = 3 (floor(1/4 * 4) + R >= 4), so some arrive."""
+    starts = [Value.from_fraction(Fraction(1))]
+    deltas = [[(1, -5)] * 64]
+    for mode in ("rne", "rtz"):
+        assert fp8_bit_reduction.lost_share("e8m3", fp8_bit_reduction.MODES[mode], starts, deltas, 1) == 1
+    from refnum import Context
+
+    assert fp8_bit_reduction.lost_share("e8m3", Context(rounding="sr-a", sr_bits=2), starts, deltas, 1) < 1
+
+
+# -- teaching views (numbers; the figures need matplotlib) -----------------------------------
+
+def test_binade_counts_of_e4m3():
+    """OFP8 v1.0 E4M3: subnormals k/512 (k = 1..7) fill binades -9 (1), -8 (2), -7 (4); normal
+    binades -6..7 hold 8 codes; binade 8 holds 256..448, 7 codes (S.1111.111 is NaN)."""
+    from refnum import lookup
+    from refnum.studies.plots import binade_counts
+
+    expected = {-9: 1, -8: 2, -7: 4, **{e: 8 for e in range(-6, 8)}, 8: 7}
+    assert binade_counts(lookup("e4m3")) == expected
+
+
+@pytest.mark.parametrize("sr_bits", [1, 3, 5])
+def test_stochastic_shares_follow_p3109_definitions(sr_bits):
+    """P3109 v4.0 §4.7.4 written out: A floor(nu 2^N) + R >= 2^N; B floor(nu 2^(N+1)) + 2R + 1 >=
+    2^(N+1); C RNITE(nu 2^N) + R >= 2^N; counted over every R."""
+    from refnum import lookup
+    from refnum.studies.plots import default_value, stochastic_shares
+
+    fmt = lookup("e4m3")
+    x = default_value(fmt)
+    assert x == Fraction(25, 24)                                      # 1 + (1/8) / 3
+    lo, hi, shares = stochastic_shares(fmt, x, sr_bits)
+    nu = (x - lo) / (hi - lo)
+    n = 1 << sr_bits
+    rnite = round(nu * n)                                             # Python's round: ties to even
+    expect = {"sr-a": sum(math.floor(nu * n) + r >= n for r in range(n)),
+              "sr-b": sum(math.floor(nu * 2 * n) + 2 * r + 1 >= 2 * n for r in range(n)),
+              "sr-c": sum(rnite + r >= n for r in range(n))}
+    assert (lo, hi, shares["exact"]) == (1, Fraction(9, 8), Fraction(1, 3))
+    assert {k: shares[k] for k in expect} == {k: Fraction(v, n) for k, v in expect.items()}
+
+
+# -- command line -------------------------------------------------------------------------
+
+def test_study_list_and_errors():
+    rc, out, _ = cli("study", "--list")
+    assert rc == 0 and [line.split()[0] for line in out.splitlines()] == list(studies.STUDIES)
+    assert_input_error(*cli("study"), "give a NAME")
+    assert_input_error(*cli("study", "fp8-vs-int9"), "unknown study", "fp8-vs-int8")
+    assert_input_error(*cli("study", "fp8-vs-int8", "--size", "0"), "positive")
+    assert_input_error(*cli("plot", "binary32", "-o", "x.png"), "16 bits")
+    assert_input_error(*cli("plot", "e4m3", "-o", "x.pdf"), ".png or .svg")
+    assert_input_error(*cli("plot", "e4m3", "--range", "2,1"), "LO < HI")
+    assert_input_error(*cli("plot", "e4m3", "--value", "1"), "not strictly between")
+
+
+def test_study_writes_its_tables_atomically(tmp_path):
+    rc, out, err = cli("study", "fp8-bit-reduction", "--size", "8", "--out", tmp_path / "a")
+    assert rc == 0 and not err
+    written = (tmp_path / "a" / "fp8-bit-reduction.md").read_text()
+    assert written == studies.run("fp8-bit-reduction", size=8).markdown()
+    assert out == studies.run("fp8-bit-reduction", size=8).text()
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["fp8-bit-reduction.md"]
+
+
+def test_plot_without_matplotlib_is_a_one_line_error(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.chdir(tmp_path)
+    for argv in (("plot", "e4m3"), ("study", "fp8-vs-int8", "--plot")):
+        assert_input_error(*cli(*argv), "pip install 'refnum[plot]'", "pip install '.[plot]'")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["png", "svg"])
+def test_figures_are_valid_and_deterministic(kind, tmp_path):
+    pytest.importorskip("matplotlib")
+    paths = []
+    for i in (1, 2):
+        path = tmp_path / f"e4m3-{i}.{kind}"
+        assert cli("plot", "e4m3", "-o", path, "--range", "0,1/32")[0] == 0
+        folder = tmp_path / f"study{i}"
+        assert cli("study", "fp8-bit-reduction", "--size", "4", "--out", folder, "--plot",
+                   "--figure-format", kind)[0] == 0
+        paths.append((path.read_bytes(), (folder / f"fp8-bit-reduction.{kind}").read_bytes()))
+    assert paths[0] == paths[1]
+    for data in paths[0]:
+        if kind == "png":
+            assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82")
+        else:
+            import xml.etree.ElementTree as ET
+
+            assert ET.fromstring(data).tag.endswith("svg")
+
+
+@pytest.mark.slow
+def test_fp8_vs_int8_claims_at_4000_samples():
+    """The statements of spec/papers/fp8-vs-int8.md about larger tensors (about 15 s)."""
+    results = fp8_vs_int8.measure(1, 4000)
+    uniform, heavy = results["uniform"], results["student-t(2)"]
+    assert all(uniform["INT8"][0] > uniform[f][0] for f in fp8_vs_int8.FLOATS)
+    assert fp8_vs_int8._best_float(heavy) == "E3M4"
+    assert heavy["E4M3"][0] > heavy["INT8"][0]
+    assert results["gaussian"]["E2M5"][0] > results["gaussian"]["INT8"][0]
+
+
+SPEC = Path(__file__).resolve().parent.parent / "spec"
+_TARGET = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("path", sorted((SPEC / "papers").glob("*.md")) + [SPEC / "README.md"],
+                         ids=lambda p: p.name)
+def test_study_chapters_links_and_figures_resolve(path):
+    """Every relative link of a study chapter, and every figure the reading path shows, exists
+    (links between spec/*.md chapters are test_spec.py's)."""
+    for target in _TARGET.findall(path.read_text(encoding="utf-8")):
+        if target.startswith("http") or (path.parent == SPEC and target.endswith(".md")):
+            continue
+        assert (path.parent / target).exists(), f"{path.name} links to missing {target}"
+
+
+def test_crossover_notes():
+    def row(int8, fp8):
+        return {"INT8": (Fraction(int8), 1), **{f: (Fraction(fp8), 1) for f in fp8_vs_int8.FLOATS}}
+
+    monotone = fp8_vs_int8._crossover({"a": row(9, 8), "b": row(9, 8), "c": row(8, 9)})
+    assert monotone[2] == "crossover: between b and c (distributions ordered by tail weight)"
+    assert fp8_vs_int8._crossover({"a": row(9, 8), "b": row(8, 9), "c": row(9, 8)})[2].endswith("seed")
+    assert len(fp8_vs_int8._crossover({"a": row(9, 8)})) == 2
+    assert fp8_vs_int8._crossover({"a": row(8, 9)})[0].endswith("none")
+
+
+def test_default_value_where_one_is_the_largest_value():
+    from refnum import lookup
+    from refnum.studies.plots import default_value
+
+    assert default_value(lookup("e4m3@1/448")) == Fraction(416, 448) + Fraction(32, 448) / 3
+    assert default_value(lookup("int8")) == Fraction(4, 3)
+
+
+def test_samples_do_not_depend_on_mpmath_backend():
+    """mpmath computes with gmpy2 when it is installed and in pure Python otherwise
+    (MPMATH_NOGMPY=1 forces that); the samples must be the same bits either way."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from refnum.studies.samples import DISTRIBUTIONS, sample\n"
+            "print([v.hex() for d in DISTRIBUTIONS for v in sample(d, 40, 1)])")
+    outputs = set()
+    for extra in ({}, {"MPMATH_NOGMPY": "1"}):
+        env = dict(os.environ, PYTHONPATH=str(SPEC.parent), **extra)
+        outputs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                   check=True, timeout=120).stdout)
+    assert len(outputs) == 1
