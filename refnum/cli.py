@@ -742,19 +742,27 @@ def _output(path, binary=False):
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     except OSError as err:
         raise _cannot_write(path, err) from None
+    file = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="ascii", newline="\n")
     try:
-        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="ascii", newline="\n")) as f:
-            yield _Destination(f, path)
+        yield _Destination(file, path)
+    except BaseException:
+        _discard(file, tmp)
+        raise
+    try:
+        file.close()                                       # flushes: a full disk may show here
         os.chmod(tmp, 0o666 & ~_umask())                   # mkstemp makes it private
         os.replace(tmp, path)
     except OSError as err:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise _cannot_write(path, err) if err.filename in (None, tmp) else err from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        _discard(file, tmp)
+        raise _cannot_write(path, err) from None
+
+
+def _discard(file, tmp):
+    """Close and remove the temporary file of a failed -o FILE."""
+    with contextlib.suppress(OSError):
+        file.close()
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
 
 
 def _cannot_write(path, err):

@@ -254,21 +254,25 @@ def test_output_onto_a_folder_names_the_path(tmp_path):
     assert ".tmp" not in err and list(tmp_path.iterdir()) == []
 
 
-def test_disk_full_names_the_path(tmp_path, monkeypatch):
+@pytest.mark.parametrize("full_at", ["write", "close"])
+def test_disk_full_names_the_path(tmp_path, monkeypatch, full_at):
     real_fdopen = os.fdopen
 
     class Full:
+        """The temporary file on a full disk: the write, or the flush when it closes, fails."""
+
         def __init__(self, f):
             self.f = f
 
         def write(self, data):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            if full_at == "write":
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return len(data)
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
+        def close(self):
             self.f.close()
+            if full_at == "close":
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(refnum_cli.os, "fdopen", lambda *a, **k: Full(real_fdopen(*a, **k)))
     target = tmp_path / "x.tv"
