@@ -391,13 +391,15 @@ _FAMILIES = (
 
 def cmd_formats(args):
     from .catalog import CATALOG, aliases_of
+    from .formats import MAX_BIAS, MAX_BITS, MAX_EXPONENT_BITS
 
     rows = [(f.name, str(f.k), f.spec, " ".join(aliases_of(f.name)) or "-") for f in CATALOG.values()]
     name_w = max(len(r[0]) for r in rows)
     spec_w = max(len(r[2]) for r in rows)
     out = [f"{n:<{name_w}}  {b:>3}  {s:<{spec_w}}  aliases: {a}" for n, b, s, a in rows]
     out.append("")
-    out.append("families (any parameters; 'refnum info NAME' for one):")
+    out.append(f"families ('refnum info NAME' for one; limits: 1..{MAX_EXPONENT_BITS} exponent bits, {MAX_BITS} bits,"
+               f" |bias| <= 2**{MAX_BIAS.bit_length() - 1}):")
     pattern_w = max(len(p) for p, _, _ in _FAMILIES)
     out += [f"  {p:<{pattern_w}}  {d} (e.g. {e})" for p, d, e in _FAMILIES]
     _print_lines(out)
