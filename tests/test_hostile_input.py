@@ -182,6 +182,17 @@ def test_explain_far_out_values_quickly(value, shown):
     assert rne[1] == ("0x7E" if big else "0x80" if value.startswith("-") else "0x00")    # saturate / underflow
 
 
+@pytest.mark.parametrize("text", ["1e-4400", "-1.5e-4400", "1234567e-300", "3e+5000", "0x1.8p-70000",
+                                  "-0x1.23456789p+99999", "1e-170000", "25e-9001", "0x1p-1000000"])
+def test_short_forms_of_long_values_read_back_exactly(text):
+    from refnum.describe import _number_text
+    from refnum.values import parse
+
+    value = parse(text)
+    shown = _number_text(value)
+    assert len(shown) < 40 and parse(shown) == value and parse(shown).sign == value.sign
+
+
 # -- suite files with fields of the wrong type ---------------------------------------------------------------
 
 @pytest.mark.parametrize("field, fragment", [
