@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import functools
 import re
-from fractions import Fraction
 
 from .errors import RefnumError, wrong_type
-from .formats import FixedFormat, FloatFormat, ScaledFormat, p3109
+from .formats import MAX_EXPONENT_BITS, FixedFormat, FloatFormat, ScaledFormat, p3109
+from .values import parse
 
 FORMAT_TYPES = (FloatFormat, FixedFormat, ScaledFormat)
 
@@ -114,49 +114,87 @@ def _lookup(key):
     if "@" in key:
         base_name, _, scale = key.partition("@")
         base = _lookup(base_name)
-        try:
-            q = Fraction(scale)
-        except (ValueError, ZeroDivisionError):
-            raise RefnumError(f"bad scale {scale!r} in format {key!r}: give an exact rational like 1/448 or 0.25")
-        return None if base is None else ScaledFormat(key, base, q)
+        return None if base is None else ScaledFormat(key, base, _scale(scale, key))
     return _family(key)
 
 
 def _family(key):
     if m := _P3109.match(key):
-        k, p, s, e = int(m[1]), int(m[2]), m[3] == "s", m[4] == "e"
-        return p3109(k, p, signed=s, extended=e, name=f"p3109_k{k}p{p}{m[3]}{m[4]}")
+        k, p = _parameter(m[1], "K", key), _parameter(m[2], "P", key)
+        return p3109(k, p, signed=m[3] == "s", extended=m[4] == "e", name=f"p3109_k{k}p{p}{m[3]}{m[4]}")
     if m := _IEEE.match(key):
-        k, p = int(m[1]), int(m[2])
+        k, p = _parameter(m[1], "K", key), _parameter(m[2], "P", key)
         if not 3 <= p + 1 <= k:
             raise RefnumError(f"ieee_k{k}p{p}: need 2 <= P <= K - 2")
         w = k - p
-        return FloatFormat(key, w, p - 1, (1 << (w - 1)) - 1, spec=IEEE + " (generic K, P)")
+        return FloatFormat(key, w, p - 1, _ieee_bias(w), spec=IEEE + " (generic K, P)")
     if m := _EXMY.match(key):
-        w, mm = int(m[1]), int(m[2])
-        bias = int(m[3][2:]) if m[3] else (1 << (w - 1)) - 1
+        w, mm = _parameter(m[1], "exponent bits", key), _parameter(m[2], "trailing bits", key)
+        bias = _parameter(m[3][2:], "bias", key) if m[3] else _ieee_bias(w)
         nan, inf = _SPECIALS[m[4][1:] if m[4] else "ieee"]
         return FloatFormat(key, w, mm, bias, signed=not m[6], nan=nan, inf=inf, subnormals=not m[5],
                            saturation="none" if nan == "ieee" else "finite", spec="refnum generic ExMy")
     if m := _INT.match(key):
         key = _INT_ALIASES.get(key, key)
         signed = m[1] in ("i", "int")
-        width = int(m[2])
+        width = _parameter(m[2], "bits", key)
         name = f"{'int' if signed else 'uint'}{width}"
         return FixedFormat(name, width, 0, signed, spec="two's-complement integer" if signed else "unsigned integer")
     if m := _FIXED.match(key):
-        unsigned, i, f = m[1] == "u", int(m[2]), int(m[3])
+        unsigned, i, f = m[1] == "u", _parameter(m[2], "integer bits", key), _parameter(m[3], "fraction bits", key)
         return FixedFormat(key, i + f, f, not unsigned,
                            spec="fixed point Qm.n, m integer bits including the sign bit (Arm convention)")
     return None
 
 
+_PARAMETER_DIGITS = 12          # far beyond every limit of refnum.formats, far below Python's int-digit limit
+
+
+def _parameter(digits, what, key):
+    """A family parameter written in decimal; refused at once when it is longer than any limit allows."""
+    if len(digits.lstrip("-").lstrip("0")) > _PARAMETER_DIGITS:
+        raise RefnumError(f"format {_shorten(key)}: {what} {_shorten(digits)} is far beyond refnum's limits"
+                          " (spec/encodings-generic.md)")
+    return int(digits)
+
+
+def _shorten(text, limit=24):
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _ieee_bias(w):
+    """The IEEE 754 §3.3 bias 2**(w-1) - 1; 0 for a width FloatFormat will refuse anyway."""
+    return (1 << (w - 1)) - 1 if 1 <= w <= MAX_EXPONENT_BITS else 0
+
+
+def _scale(text, key):
+    """The exact positive rational of ``{format}@{scale}``: a decimal, rational or hex float."""
+    try:
+        value = parse(text)
+    except ValueError as err:
+        raise RefnumError(f"bad scale {text!r} in format {key!r}: {err}") from None
+    if not value.is_finite or value.sign or value.num == 0:
+        raise RefnumError(f"bad scale {text!r} in format {key!r}: give an exact positive rational like 1/448,"
+                          " 0.25 or 0x1p-7")
+    return value.to_fraction()
+
+
 def _unknown_message(name):
+    members = _family_members(name.strip().lower())
+    if members:
+        return f"'{name}' names a family of formats: {', '.join(members)} (give one; 'refnum formats' lists all)"
     import difflib                                         # only for the error message
     known = sorted(set(CATALOG) | set(ALIASES))
     close = difflib.get_close_matches(name.lower(), known, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else "; 'refnum formats' lists them"
     return f"unknown format '{name}'{hint}"
+
+
+def _family_members(key):
+    """The catalog formats a family name prefixes, by name or alias, in catalog order:
+    ``fp8`` -> e4m3, e5m2 (fp8_e4m3, fp8_e5m2); ``mxfp6`` -> e2m3, e3m2."""
+    prefix = key + "_"
+    return [n for n in CATALOG if n.startswith(prefix) or any(a.startswith(prefix) for a in aliases_of(n))]
 
 
 def aliases_of(name):

@@ -40,7 +40,9 @@ draws R as :func:`refnum.vectors.cases.operands_with_random` does (the seed's
 generator, after the operands), like the published corpus.  ``--sr-bits`` with any other rounding
 mode is rejected, because it would change the number of columns.
 
-Exit status: 0 success, 1 ``verify`` found mismatches, 2 usage or input error.
+Exit status: 0 success, 1 ``verify`` found mismatches (or ``crosscheck`` a disagreement no
+known difference explains), 2 usage or input error, 3 ``manifest check`` found a file that
+does not match its folder's manifest.
 Errors are one line ``refnum: ...`` on stderr, never a traceback; with ``-o FILE``
 output goes to a temporary file in the same folder that replaces FILE only on
 success, so a failed run leaves no partial file.  ``run`` and ``verify`` read their
@@ -147,7 +149,8 @@ def _explain_negatives(argv):
 def _build_parser():
     parser = _Parser(prog="refnum", allow_abbrev=False,
                      description="refnum: bit-exact reference for the number formats of ML arithmetic.",
-                     epilog="Exit status: 0 ok, 1 mismatches (verify), 2 usage or input error.")
+                     epilog="Exit status: 0 ok, 1 mismatches (verify) or unexplained disagreements (crosscheck),"
+                            " 2 usage or input error, 3 manifest check found a problem.")
     parser.add_argument("--version", action="version", version=f"refnum {__version__}")
     parser.set_defaults(command=None)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
@@ -168,7 +171,9 @@ def _build_parser():
                 "or how a value rounds in each mode", [_semantics_options(rounding=False)])
     p.add_argument("format", metavar="FORMAT")
     p.add_argument("operand", metavar="CODE|VALUE",
-                   help="a code (0x7E, 7E) or a value (465, 0.1, 0x1.8p-3, inf); bare digits are a value")
+                   help="a code, written 0x7E or 0b01111110; anything else is a value (465, 0.1, 1e-3, 1/3,"
+                        " 0x1.8p-3, inf): 10 is the value ten.  Bare hex (7E) is refused, and so is hex that"
+                        " also reads as a number (1e2: the value 100 or the code 0x1E2), naming both readings")
     p = command("run", cmd_run, "read operand lines, write complete vector lines",
                 [_semantics_options(), _output_option()], _LINES_HELP + _READING_HELP)
     _function_argument(p)
@@ -191,8 +196,9 @@ def _build_parser():
                    help="case generator (default auto: exhaustive when small, else --level)")
     p.add_argument("--level", "-level", type=int, choices=(1, 2), default=1, help="TestFloat-style level")
     p.add_argument("--seed", "-seed", type=int, default=None, help="seed of the generators (default 1, or the suite's)")
-    p.add_argument("-n", "--count", dest="count", type=_positive_int, metavar="COUNT",
-                   help="number of cases (default: every code for <= 16-bit sources, else the level's)")
+    p.add_argument("-n", "--count", dest="count", type=_case_count, metavar="COUNT",
+                   help="number of cases, at most 2**24 = 16,777,216 (default: every code for <= 16-bit"
+                        " sources, else the level's)")
     p.add_argument("--shard", type=_shard, metavar="I/N", default=(0, 1),
                    help="write only shard I of N (0 <= I < N): a fixed index range of every file")
     p.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N", help="worker processes (--out)")
@@ -213,7 +219,9 @@ def _build_parser():
     p.add_argument("--summary-json", metavar="FILE", help="also write a JSON summary (atomically)")
     p = command("suite", cmd_suite, "write the conformance vector corpus (refnum gen --suite corpus)")
     p.add_argument("--out", default="vectors", metavar="DIR", help="output folder (default: vectors)")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the case generators (default: the corpus's own, 1); the seed is in every"
+                        " file's manifest record")
     p.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N", help="worker processes")
     p.add_argument("--force", action="store_true",
                    help="rewrite every file, even those already complete (and write over a damaged manifest)")
@@ -351,6 +359,16 @@ def _shard(text):
     return i, n
 
 
+def _case_count(text):
+    from .vectors.plan import MAX_COUNT
+
+    value = _positive_int(text)
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{text} cases: refnum's limit is {MAX_COUNT:,} per file"
+                                         " (write several files with different --seed)")
+    return value
+
+
 def _positive_int(text):
     value = _count(text)
     if value < 1:
@@ -404,13 +422,15 @@ _FAMILIES = (
 
 def cmd_formats(args):
     from .catalog import CATALOG, aliases_of
+    from .formats import MAX_BIAS, MAX_BITS, MAX_EXPONENT_BITS
 
     rows = [(f.name, str(f.k), f.spec, " ".join(aliases_of(f.name)) or "-") for f in CATALOG.values()]
     name_w = max(len(r[0]) for r in rows)
     spec_w = max(len(r[2]) for r in rows)
     out = [f"{n:<{name_w}}  {b:>3}  {s:<{spec_w}}  aliases: {a}" for n, b, s, a in rows]
     out.append("")
-    out.append("families (any parameters; 'refnum info NAME' for one):")
+    out.append(f"families ('refnum info NAME' for one; limits: 1..{MAX_EXPONENT_BITS} exponent bits, {MAX_BITS} bits,"
+               f" |bias| <= 2**{MAX_BIAS.bit_length() - 1}):")
     pattern_w = max(len(p) for p, _, _ in _FAMILIES)
     out += [f"  {p:<{pattern_w}}  {d} (e.g. {e})" for p, d, e in _FAMILIES]
     _print_lines(out)
@@ -496,9 +516,8 @@ class _Job:
 
         if not args.function:
             raise RefnumError(f"{args.command.__name__[4:]}: a FUNCTION is required")
-        formats = getattr(args, "operand_formats", None)
-        self.operand_formats = tuple(formats.split(",")) if formats else None
-        self.function = functions.parse(args.function, list(self.operand_formats) if formats else None)
+        self.operand_formats = _operand_formats(getattr(args, "operand_formats", None))
+        self.function = functions.parse(args.function, list(self.operand_formats) if self.operand_formats else None)
         self.ctx = build_context(args)
         self.stochastic = self.ctx.rounding in _STOCHASTIC
         self.layout = lines.Layout(self.function.sources, self.function.result,
@@ -554,6 +573,16 @@ class _Job:
         if self.stochastic:
             return (format_line(codes, *evaluate(*codes)) for _, codes in rows)
         return (format_line(codes, *evaluate(*codes, 0)) for _, codes in rows)
+
+
+def _operand_formats(text):
+    """The formats of ``--operand-formats A,B[,C]`` (None when the option is absent)."""
+    if text is None:
+        return None
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise RefnumError(f"--operand-formats '{text}': give a format for each operand, e.g. bf16,bf16,f32")
+    return names
 
 
 def cmd_run(args):
@@ -761,16 +790,52 @@ def _output(path, binary=False):
     import tempfile                                        # only here: keeps start-up short
 
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     try:
-        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="ascii", newline="\n")) as f:
-            yield f
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    except OSError as err:
+        raise _cannot_write(path, err) from None
+    file = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="ascii", newline="\n")
+    try:
+        yield _Destination(file, path)
+    except BaseException:
+        _discard(file, tmp)
+        raise
+    try:
+        file.close()                                       # flushes: a full disk may show here
         os.chmod(tmp, 0o666 & ~_umask())                   # mkstemp makes it private
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    except OSError as err:
+        _discard(file, tmp)
+        raise _cannot_write(path, err) from None
+
+
+def _discard(file, tmp):
+    """Close and remove the temporary file of a failed -o FILE."""
+    with contextlib.suppress(OSError):
+        file.close()
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+def _cannot_write(path, err):
+    """The error of writing -o FILE, naming FILE (never the temporary file behind it)."""
+    return RefnumError(f"cannot write '{path}': {err.strerror or err}")
+
+
+class _Destination:
+    """The temporary file behind -o FILE: a failed write (a full disk) names FILE."""
+
+    def __init__(self, file, path):
+        self.file, self.path = file, path
+
+    def write(self, data):
+        try:
+            return self.file.write(data)
+        except OSError as err:
+            raise _cannot_write(self.path, err) from None
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
 
 
 class _TextBytes:

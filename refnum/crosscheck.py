@@ -545,8 +545,10 @@ class Report:
         table = ", ".join(d["table"]) or "no rows"
         yield (f"total: {t['cases']} cases, {t['agree']} agree, known differences {known} "
                f"(table: {table}), {t['unexplained']} unexplained; {_seconds(self.nanoseconds)} s")
-        yield ("every disagreement is a known difference" if self.exit_status == EXIT_OK else
-               f"{self.unexplained} unexplained disagreements: exit {EXIT_MISMATCH}")
+        if self.exit_status != EXIT_OK:
+            yield f"{self.unexplained} unexplained disagreements: exit {EXIT_MISMATCH}"
+        else:
+            yield "every disagreement is a known difference" if t["known"] else "no disagreements"
 
 
 def _seconds(ns):
@@ -775,7 +777,11 @@ class Backend:
 
     name = ""
     modules = ()
-    install = "pip install 'refnum[crosscheck]'"
+    extra = "crosscheck"                # the pyproject extra that installs the modules
+
+    @property
+    def install(self):
+        return f"pip install 'refnum[{self.extra}]', or in a checkout pip install '.[{self.extra}]'"
 
     def load(self):
         loaded = {}
@@ -940,7 +946,7 @@ class Torch(Backend):
 
     name = "torch"
     modules = ("torch",)
-    install = "pip install 'refnum[torch]' (torch, the CPU wheel)"
+    extra = "torch"                     # torch, the CPU wheel
 
     def checks(self, modules, plan):
         torch = modules["torch"]

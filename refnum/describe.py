@@ -13,7 +13,7 @@ from .context import DEFAULT, Flag
 from .errors import RefnumError
 from .formats import FloatFormat, ScaledFormat
 from .rounding import project
-from .values import Value, parse
+from .values import Value, _digits, parse
 
 
 def _base(fmt):
@@ -77,12 +77,12 @@ def info_lines(fmt):
                   f"negative zero: {'yes' if fmt.negzero else 'no'}",
                   f"infinity: {f'0x{fmt.inf_code:0{hexw}X}' if fmt.has_inf else 'none'} ({fmt.inf or 'no Inf'})",
                   f"NaN: {f'0x{fmt.canonical_nan:0{hexw}X}' if fmt.has_nan else 'none'} ({fmt.nan or 'no NaN'})",
-                  f"max finite: {fmt.decode(fmt.max_code())} (0x{fmt.max_code():0{hexw}X})",
+                  f"max finite: {_decimal_text(fmt.decode(fmt.max_code()))} (0x{fmt.max_code():0{hexw}X})",
                   f"min normal: 2**{fmt.emin}",
                   f"default saturation: {fmt.saturation}"]
     else:
         lines += [f"signed: {'yes' if fmt.signed else 'no'}", f"fraction bits: {fmt.frac}",
-                  f"range: {fmt.decode(fmt.code_of(fmt.lo))} .. {fmt.decode(fmt.code_of(fmt.hi))}"]
+                  f"range: {_decimal_text(fmt.decode(fmt.code_of(fmt.lo)))} .. {_decimal_text(fmt.decode(fmt.code_of(fmt.hi)))}"]
     return lines
 
 
@@ -91,33 +91,47 @@ def info_lines(fmt):
 EXPLAIN_MODES = ("rne", "rna", "rtz", "rup", "rdn", "rto")
 
 
+_CODE_BASES = {"0x": 16, "0b": 2}
+
+
 def read_code_or_value(fmt, text):
     """``("code", int)`` or ``("value", Value)`` for the operand of ``refnum explain``.
 
-    A code is ``0x`` + hex digits (``0x7e``) or bare hex digits that are not a
-    number (``7E``, ``ff``); everything that reads as a number is a value:
-    decimal (``465``, ``0.1``, ``1e5``), hex float (``0x1.8p-3``), a rational
-    (``1/3``), ``inf``, ``nan``.  So ``10`` is the value ten; write ``0x10`` for
-    the code.
+    A code is written ``0x`` + hex digits (``0x7e``) or ``0b`` + binary digits
+    (``0b01111110``, ``0b1``); everything else is a value: decimal (``465``,
+    ``0.1``, ``1e+5``), hex float (``0x1.8p-3``), a rational (``1/3``), ``inf``,
+    ``nan``.  So ``10`` is the value ten.  Bare hex digits are not a code
+    (``7e`` is refused, naming ``0x7E``), and hex digits that also read as a
+    decimal number (``1e2``: the value 100 or the code 0x1E2) are refused,
+    naming both readings.
     """
     s = text.strip()
     low = s.lower()
-    if low.startswith("0x") and "p" not in low and "." not in low:
-        return "code", _checked_code(fmt, s[2:], text)
+    if low[:2] in _CODE_BASES and not (low[:2] == "0x" and ("p" in low or "." in low)):
+        return "code", _checked_code(fmt, s[2:], _CODE_BASES[low[:2]], text)
+    hex_digits = bool(s) and all(c in "0123456789abcdef" for c in low)
     try:
-        return "value", parse(s)
+        value = parse(s)
     except ValueError:
-        pass
-    if s and all(c in "0123456789abcdef" for c in low):
-        return "code", _checked_code(fmt, s, text)
-    raise RefnumError(f"'{text}' is neither a code (0x7E, 7E) nor a value (465, 0.1, 0x1.8p-3, inf)")
+        if hex_digits:
+            raise RefnumError(f"'{text}' is not a value; a code is written with 0x or 0b: 0x{s.upper()}") from None
+        raise RefnumError(f"'{text}' is neither a code (0x7E, 0b01111110) nor a value (465, 0.1, 1/3, "
+                          "0x1.8p-3, inf)") from None
+    if hex_digits and not low.isdigit():
+        as_value = low.replace("e", "e+")
+        raise RefnumError(f"'{text}' reads two ways: the value {as_value if _is_long(value) else _number_text(value)}"
+                          f" or the code 0x{s.upper()}; write {as_value} for the value or 0x{s.upper()} for the code")
+    return "value", value
 
 
-def _checked_code(fmt, digits, text):
-    if not digits or any(c not in "0123456789abcdefABCDEF" for c in digits):
-        raise RefnumError(f"malformed hex code '{text}'")
-    code = int(digits, 16)
-    fmt.check_code(code)
+def _checked_code(fmt, digits, base, text):
+    allowed = "01" if base == 2 else "0123456789abcdefABCDEF"
+    if not digits or any(c not in allowed for c in digits):
+        raise RefnumError(f"malformed {'binary' if base == 2 else 'hex'} code '{text}'")
+    code = int(digits, base)
+    if code.bit_length() > fmt.k:
+        raise RefnumError(f"code '{text if len(text) <= 40 else text[:40] + '...'}' is out of range for"
+                          f" {fmt.name} ({fmt.k} bits)")
     return code
 
 
@@ -174,6 +188,8 @@ def _strictly_beyond(fmt, value, up):
 
 
 _LONG_DECIMAL = 24
+_SHORT_BITS = 400       # a value of more bits than this has a decimal expansion longer than _LONG_DECIMAL
+_EXPANDED_BITS = 1 << 15
 
 
 def _value_text(fmt, code):
@@ -182,19 +198,100 @@ def _value_text(fmt, code):
 
 
 def _number_text(value):
-    text = str(value)
-    if len(text) > _LONG_DECIMAL and value.is_finite and value.den == 1:
+    """The exact value as text: its decimal expansion, or a hex float when that is longer
+    than ``_LONG_DECIMAL`` characters and the value is dyadic; and for a value of more than
+    ``_SHORT_BITS`` bits an exact short form: scientific notation (``1e-4400``,
+    ``1.5e+999999``), a hex float (``0x1p-1000000``) or an odd fraction times a power of two.
+
+    Long forms are never expanded first, so a value of a million digits costs no more
+    than a short one.
+    """
+    if not value.is_finite or value.num == 0:
+        return str(value)
+    if not _is_long(value):
+        text = str(value)
+        return value.hex() if len(text) > _LONG_DECIMAL and value.den == 1 else text
+    sign = "-" if value.sign else ""
+    odd, e2 = _odd_part(value.num, value.exp)
+    decimal = _short_decimal(odd, e2, value.den)
+    if decimal is not None:
+        return sign + decimal
+    if value.den == 1:
         return value.hex()
-    return text
+    return f"{sign}{_digits(odd)}/{_digits(value.den)} * 2**{e2}"
+
+
+def _decimal_text(value):
+    """The exact decimal expansion of a value of at most ``_EXPANDED_BITS`` bits (every value of
+    binary128: up to 11,500 digits); the short form of :func:`_number_text` beyond."""
+    return _number_text(value) if value.is_finite and _is_long(value, _EXPANDED_BITS) else str(value)
+
+
+def _odd_part(num, exp):
+    """``(odd, e)`` with ``num * 2**exp == odd * 2**e`` and odd odd (zero: ``(0, 0)``)."""
+    if num == 0:
+        return 0, 0
+    twos = (num & -num).bit_length() - 1
+    return num >> twos, exp + twos
+
+
+def _is_long(value, bits=_SHORT_BITS):
+    odd, e2 = _odd_part(value.num, value.exp)
+    return odd.bit_length() + value.den.bit_length() + abs(e2) > bits
+
+
+_LOG2_5 = (2321928094887, 10**12)       # log2(5) = 2.321928094887..., for estimates only
+
+
+def _short_decimal(odd, e2, den):
+    """``d.ddde±N`` of ``odd * 2**e2 / den`` when that is a decimal of few digits, else None.
+
+    With odd = r * 5**jn and den = 5**jd the value is r * 5**f * 2**e2 (f = jn - jd),
+    that is N * 10**E with E = min(f, e2) and N = r * 5**(f - E) * 2**(e2 - E).
+    """
+    split_num, split_den = _split_five(odd), _split_five(den)
+    if split_num is None or split_den is None or split_den[0] != 1:
+        return None
+    r, f = split_num[0], split_num[1] - split_den[1]
+    e10 = min(f, e2)
+    if abs(f - e2) * _LOG2_5[0] // _LOG2_5[1] > _SHORT_BITS:
+        return None
+    digits = _digits(r * 5 ** (f - e10) << (e2 - e10))
+    stripped = digits.rstrip("0")
+    mantissa = stripped[0] + ("." + stripped[1:] if len(stripped) > 1 else "")
+    return f"{mantissa}e{e10 + len(digits) - 1:+d}"
+
+
+def _split_five(n):
+    """``(r, j)`` with ``n == r * 5**j``, j as large as can be and r below 2**_SHORT_BITS, else None.
+
+    j is at most bit_length / log2(5), and at least that less _SHORT_BITS / log2(5):
+    a few hundred divisions whatever the size of n.
+    """
+    top = n.bit_length() * _LOG2_5[1] // _LOG2_5[0] + 1
+    low = max(0, top - _SHORT_BITS * _LOG2_5[1] // _LOG2_5[0] - 2)
+    power = 5 ** top
+    for j in range(top, low - 1, -1):
+        r, rest = divmod(n, power)
+        if rest == 0:
+            return (r, j) if r.bit_length() <= _SHORT_BITS else None
+        power //= 5
+    return None
 
 
 def _exact_text(value):
     """Decimal and hex-float forms of a finite value (a rational that is not dyadic has no hex form)."""
-    if value.den != 1:
-        q = value.to_fraction()
-        return f"{value} = {q.numerator}/{q.denominator} (not a binary fraction)" if str(value) != str(q) \
-            else f"{value} (not a binary fraction)"
-    return f"{value} = {value.hex()}"
+    text = _number_text(value)
+    if value.den == 1:
+        if _odd_part(value.num, value.exp)[0].bit_length() > _SHORT_BITS:    # a hex form of 1e+999999 is long
+            return text
+        hex_text = value.hex()
+        return text if text == hex_text else f"{text} = {hex_text}"
+    if _is_long(value):
+        return f"{text} (not a binary fraction)"
+    q = value.to_fraction()
+    return f"{text} = {q.numerator}/{q.denominator} (not a binary fraction)" if text != str(q) \
+        else f"{text} (not a binary fraction)"
 
 
 def _field_lines(fmt, code):
@@ -257,7 +354,7 @@ def explain_value_lines(fmt, value, ctx=DEFAULT):
     ``ctx`` supplies everything but the rounding mode (saturation, tininess,
     NaN policy ...); the modes are IEEE 754 §4.3's five plus round to odd.
     """
-    lines = [f"{fmt.name} value {value}"]
+    lines = [f"{fmt.name} value {_number_text(value)}"]
     if value.is_finite:
         lines.append(f"exact value: {_exact_text(value)}")
     lines += _bracket_lines(fmt, value)
@@ -283,7 +380,7 @@ def _bracket_lines(fmt, value):
     got = fmt.decode(code)
     if got.is_finite and not flags & Flag.INVALID and got.to_fraction() == value.to_fraction():
         if got.sign != value.sign:                           # -0 into a format without -0
-            return [f"representable: as {got}, code {code_text(fmt, code)} ({fmt.name} has no {value})"]
+            return [f"representable: as {got}, code {code_text(fmt, code)} ({fmt.name} has no {_number_text(value)})"]
         return [f"representable: yes, code {code_text(fmt, code)}"]
     lines = ["representable: no"]
     below = _strictly_beyond(fmt, value, up=False)

@@ -30,6 +30,14 @@ from .errors import RefnumError
 from .values import FINITE, Value
 
 NAN_LAYOUTS = ("ieee", "top", "negzero", None)
+# refnum's limits on a format (spec/encodings-generic.md, "Limits"): every value of a format
+# within them is an int of at most about 2**21 bits, so info, explain and rounding stay quick.
+# binary256 (19 exponent bits, 256 bits in all) is the widest IEEE 754 format inside them.
+MAX_EXPONENT_BITS = 20
+MAX_BITS = 256
+MAX_BIAS = 1 << 20
+MAX_FIXED_BITS = 128
+MAX_SCALE_BITS = 4096           # numerator and denominator of a ScaledFormat's scale
 INF_LAYOUTS = ("ieee", "top", None)
 SATURATIONS = ("none", "finite", "propagate", "satnone")
 
@@ -82,6 +90,13 @@ class FloatFormat:
     def _validate(self):
         if self.w < 1 or self.m < 0:
             raise RefnumError(f"format {self.name}: need at least one exponent bit and m >= 0")
+        if self.w > MAX_EXPONENT_BITS:
+            raise RefnumError(f"format {self.name}: {self.w} exponent bits; refnum's limit is {MAX_EXPONENT_BITS}")
+        if int(self.signed) + self.w + self.m > MAX_BITS:
+            raise RefnumError(f"format {self.name}: {int(self.signed) + self.w + self.m} bits; "
+                              f"refnum's limit is {MAX_BITS}")
+        if abs(self.bias) > MAX_BIAS:
+            raise RefnumError(f"format {self.name}: bias {self.bias}; refnum's limit is |bias| <= 2**20")
         if self.nan not in NAN_LAYOUTS or self.inf not in INF_LAYOUTS:
             raise RefnumError(f"format {self.name}: unknown special-code layout")
         if self.nan == "ieee" and self.m == 0:
@@ -243,8 +258,8 @@ class FixedFormat:
     kind = "fixed"
 
     def __post_init__(self):
-        if not 1 <= self.width <= 128:
-            raise RefnumError(f"format {self.name}: width must be 1..128")
+        if not 1 <= self.width <= MAX_FIXED_BITS:
+            raise RefnumError(f"format {self.name}: {self.width} bits; the width must be 1..{MAX_FIXED_BITS}")
 
     @property
     def k(self):
@@ -315,6 +330,9 @@ class ScaledFormat:
     def __post_init__(self):
         if self.scale <= 0:
             raise RefnumError(f"format {self.name}: scale must be positive")
+        if max(self.scale.numerator.bit_length(), self.scale.denominator.bit_length()) > MAX_SCALE_BITS:
+            raise RefnumError(f"format {self.name}: the scale's numerator and denominator must be below"
+                              f" 2**{MAX_SCALE_BITS}")
 
     def __getattr__(self, name):
         return getattr(object.__getattribute__(self, "base"), name)
@@ -334,8 +352,10 @@ def p3109(k, p, signed=True, extended=True, name=None):
     """IEEE P3109 Binary{K}p{P}{s|u}{e|f} (interim report v4.0 §3.1, §4.7.2, Annex B)."""
     if k < 2 or not (1 <= p < k if signed else 1 <= p <= k):
         raise RefnumError(f"P3109 needs K >= 2 and 1 <= P < K (signed) or P <= K (unsigned); got K={k}, P={p}")
-    name = name or f"p3109_k{k}p{p}{'s' if signed else 'u'}{'e' if extended else 'f'}"
     w = k - p + (0 if signed else 1)
+    if w > MAX_EXPONENT_BITS:
+        raise RefnumError(f"P3109 K={k}, P={p}: {w} exponent bits; refnum's limit is {MAX_EXPONENT_BITS}")
+    name = name or f"p3109_k{k}p{p}{'s' if signed else 'u'}{'e' if extended else 'f'}"
     bias = 1 << (k - p - 1) if signed else 1 << (k - p)
     return FloatFormat(name, w=w, m=p - 1, bias=bias, signed=signed,
                        nan="negzero" if signed else "top", inf="top" if extended else None,

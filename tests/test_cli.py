@@ -192,7 +192,7 @@ def test_explain_non_saturating_e4m3_overflow_is_nan():
     assert rounding_rows(out)["rne"][:1] == ("0x7F",)        # OFP8 non-SAT: E4M3 overflow -> NaN
 
 
-@pytest.mark.parametrize("operand", ["0x7e", "0x7E", "7E", "7e"])
+@pytest.mark.parametrize("operand", ["0x7e", "0x7E", "0X7E", "0b01111110", "0b1111110"])
 def test_explain_code_spellings(operand):
     rc, out, _ = cli("explain", "e4m3", operand)
     assert rc == 0

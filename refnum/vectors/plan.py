@@ -45,6 +45,7 @@ from .lines import Layout
 CASE_KINDS = ("auto", "exhaustive", "level1", "level2", "random", "boundaries")
 EXHAUSTIVE_LIMIT = 1 << 16          # "auto" enumerates up to this many tuples
 STOCHASTIC_LIMIT = 1 << 24          # R is drawn per case: larger exhaustive files cannot be stochastic
+MAX_COUNT = 1 << 24                 # a file's cases are listed in memory: refnum's limit on ``count``
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,17 @@ class Entry:
 
     def __post_init__(self):
         object.__setattr__(self, "rounding", canonical_rounding(self.rounding))
+        if self.count is not None and (type(self.count) is not int or not 1 <= self.count <= MAX_COUNT):
+            raise RefnumError(f"{self.function}: count must be an integer from 1 to {MAX_COUNT:,}, got {self.count!r}")
+        if type(self.sr_bits) is not int or (self.sr_bits > 0) != self.rounding.startswith("sr-"):
+            raise RefnumError(f"{self.function}: sr_bits {self.sr_bits!r} with rounding {self.rounding}: stochastic"
+                              " rounding (sr-a, sr-b, sr-c) needs sr_bits >= 1, every other mode none")
         if self.cases not in CASE_KINDS:
             raise RefnumError(f"unknown case generator '{self.cases}'; choose from {', '.join(CASE_KINDS)}")
         if self.cases == "random" and not self.count:
             raise RefnumError(f"{self.function}: cases 'random' needs a count")
         self.parsed()                   # a bad name fails here, not halfway through a suite
+        self.context()                  # and so does a bad profile or knob
 
     # -- what it means --------------------------------------------------------------
     def parsed(self):
@@ -287,6 +294,7 @@ def _expand(table, where):
         raise RefnumError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     if "function" not in table:
         raise RefnumError(f"{where}: 'function' is required")
+    _check_types(table, where)
     lists = [_as_list(table.get(k, _DEFAULTS[k])) for k in _LIST_KEYS]
     shared = {k: table[k] for k in ("profile", "sr_bits", "cases", "count") if k in table}
     if "operand_formats" in table:
@@ -297,11 +305,46 @@ def _expand(table, where):
     try:
         for function, rounding, saturation in itertools.product(*lists):
             entries.append(Entry(function, rounding, None if saturation == "default" else saturation, **shared))
-    except (TypeError, AttributeError) as err:
-        raise RefnumError(f"{where}: {err}") from None
     except RefnumError as err:
         raise RefnumError(f"{where}: {err}") from None
     return entries
+
+
+def _check_types(table, where):
+    """Every key of a suite table has the type the suite format gives it (spec/suites.md)."""
+    for key, value in table.items():
+        kind = _KEY_TYPES[key]
+        if key in _LIST_KEYS:
+            ok = _is(value, str) or (isinstance(value, list) and value and all(_is(v, str) for v in value))
+        elif key == "operand_formats":
+            ok = isinstance(value, list) and value and all(_is(v, str) for v in value)
+        elif key == "knobs":
+            ok = isinstance(value, dict)
+        else:
+            ok = _is(value, kind)
+        if not ok:
+            raise RefnumError(f"{where}: {key} must be {_KEY_TEXTS[key]}, got {value!r}")
+    knob_types = {f.name: type(f.default) for f in dataclasses.fields(Context)
+                  if f.name not in ("name", "rounding", "saturation", "sr_bits")}
+    for knob, value in table.get("knobs", {}).items():
+        if knob not in knob_types:
+            raise RefnumError(f"{where}: unknown knob '{knob}' in knobs; choose from {', '.join(knob_types)}")
+        if not _is(value, knob_types[knob]):
+            raise RefnumError(f"{where}: knob {knob} must be {_KEY_TEXTS[knob_types[knob]]}, got {value!r}")
+
+
+def _is(value, kind):
+    """isinstance without taking a bool for an int (TOML true is no count)."""
+    return type(value) is kind
+
+
+_KEY_TYPES = {"function": str, "rounding": str, "saturation": str, "profile": str, "sr_bits": int,
+              "cases": str, "count": int, "operand_formats": list, "knobs": dict}
+_KEY_TEXTS = {"function": "a function name or a list of them", "rounding": "a rounding mode or a list of them",
+              "saturation": "a saturation policy or a list of them", "profile": "a profile name (a string)",
+              "sr_bits": "an integer", "cases": "a case generator name (a string)", "count": "an integer",
+              "operand_formats": "a list of format names", "knobs": "a table of context knobs",
+              str: "a string", bool: "true or false", int: "an integer"}
 
 
 _DEFAULTS = {"function": None, "rounding": "rne", "saturation": "default"}
