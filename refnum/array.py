@@ -64,7 +64,6 @@ __all__ = ["convert", "decode", "quantize", "vectorised"]
 # numpy dtype name -> catalogue format of its bit pattern (bfloat16 is ml_dtypes')
 SOURCES = {"float16": "binary16", "float32": "binary32", "float64": "binary64", "bfloat16": "bfloat16"}
 _UINT = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}
-_MAX_SHIFT = 62          # int64 shifts are clamped here; every shifted quantity is below 2**53
 _MAX_SR_BITS = 60
 _MAX_P = 53
 
@@ -150,7 +149,7 @@ def vectorised(src, dst, ctx=None):
         return False
     # the largest biased exponent field step 4 can form must fit an int64 shifted by m
     src_emax = src.qmax + src.smax.bit_length() - 1
-    return (src_emax + dst.bias + 2) << dst.m < 1 << _MAX_SHIFT
+    return (src_emax + dst.bias + 2) << dst.m < 1 << 61
 
 
 # -- arguments -------------------------------------------------------------------
@@ -172,10 +171,12 @@ def _container_bits(fmt):
 def _check_codes(codes, fmt):
     if not isinstance(codes, np.ndarray) or codes.dtype.kind not in "ui":
         raise TypeError("codes must be a numpy array of integers")
+    if codes.dtype.kind == "u" and codes.dtype.itemsize * 8 <= fmt.k:
+        return codes                          # every value is a code
     if codes.size and (codes.min() < 0 or (fmt.k < 64 and codes.max() >= 1 << fmt.k)):
         bad = codes[(codes < 0) | (codes >= 1 << fmt.k)].reshape(-1)[0] if fmt.k < 64 else codes.min()
         raise RefnumError(f"codes: 0x{int(bad):X} is out of range for {fmt.name} ({fmt.k} bits)")
-    return codes.astype(np.uint64)
+    return codes.astype(_UINT[_container_bits(fmt)], copy=False)
 
 
 def _check_rand(rand, ctx, shape):
@@ -213,68 +214,67 @@ def _convert_scalar(codes, src, dst, ctx, rand, out, flags):
 
 # -- the vectorised steps ---------------------------------------------------------------
 
-# classes of elements whose outcome the scalar core gives (see _store)
-FLUSH, TO_ZERO, OVER = 1, 2, 4
+CHUNK = 1 << 16
+
+# classes of elements whose outcome the scalar core gives (see _store), as uint8
+NONE, FLUSH, TO_ZERO, OVER, BELOW = (np.uint8(c) for c in (0, 1, 2, 4, 8))
 
 
 def _convert_vectorised(codes, src, dst, ctx, rand, out, flags):
-    """Sort the elements: regular ones (a normal source value with a normal result),
-    the rest of the nonzero finite ones, and zeros, Inf and NaN (by code, scalar)."""
+    """The steps below on blocks of ``CHUNK`` elements (their temporaries stay in cache)."""
     convert_code = converter(src, dst, ctx)
+    work = _work_dtype(src, dst, ctx)
+    for start in range(0, len(codes), CHUNK):
+        block = slice(start, start + CHUNK)
+        _convert_block(codes[block], src, dst, ctx, None if rand is None else rand[block],
+                       out[block], flags[block], work, convert_code)
 
+
+def _convert_block(codes, src, dst, ctx, rand, out, flags, work, convert_code):
+    """Normal source codes, all at once; then zeros, subnormals, Inf and NaN, which
+    are few, overwrite their elements."""
     def scalar(i):
         return convert_code(int(codes[i]), 0 if rand is None else int(rand[i]))
 
-    sign = ((codes >> np.uint64(src.k - 1)) & np.uint64(1)).astype(np.int64) if src.signed \
-        else np.zeros(codes.shape, np.int64)
-    mag = (codes & np.uint64(src.mag_mask)).astype(np.int64)
-    regular = (mag >= _lowest_regular(src, dst, ctx) << src.m) & (mag <= src.max_mag)
-    if regular.all():
-        idx = slice(None)
-    else:
-        idx = np.flatnonzero(regular)
-        _round_irregular(src, dst, ctx, codes, sign, mag, rand, ~regular, out, flags, scalar)
-    mag_out, flag = _round_regular(src, dst, ctx, sign[idx], mag[idx], None if rand is None else rand[idx])
-    klass = np.where(mag_out > dst.max_mag, OVER, 0)
-    _store(dst, idx, sign[idx], mag_out, flag, klass, out, flags, scalar)
-
-
-def _lowest_regular(src, dst, ctx):
-    """The smallest source exponent field of the regular path: a normal source code
-    whose value is at least ``2**emin`` of ``dst`` (and above the lowest binade when
-    ``_lowest_binade_as_subnormal`` re-rounds it)."""
-    emin = dst.emin + (ctx.lowest_binade == "subnormal" and not dst.zero and not dst.m)
-    return max(1 if src.zero else 0, emin + src.bias)
-
-
-def _round_regular(src, fmt, ctx, sign, mag, rand):
-    """Steps 1 to 4 for a normal source code whose value ``X`` has ``e >= emin``: then
-    ``Q - exp = (e - m) - (e - m_src) = m_src - m`` for every element, so step 2 is one
-    shift of the whole array, and nothing is tiny.  Returns the magnitude codes and flags."""
-    m = fmt.m
+    sign = (codes >> (src.k - 1)).astype(work) if src.signed else np.zeros(codes.shape, work)
+    mag = (codes & src.mag_mask).astype(work)
+    work_rand = None if rand is None else rand.astype(work)
+    # step 1 for a normal code (FloatFormat._decode_magnitude): num = 2**m_src + t, exp = e - m_src
+    normal = (mag >= int(src.zero) << src.m) & (mag <= src.max_mag)
     e = (mag >> src.m) - src.bias
     num = (mag & ((1 << src.m) - 1)) | (1 << src.m)
-    sh = src.m - m
-    if sh <= 0:                               # dst is at least as precise: exact
-        return ((e + fmt.bias) << m) + (num << -sh) - (1 << m), np.zeros(mag.shape, np.uint8)
-    s, r = num >> sh, num & ((1 << sh) - 1)
-    inexact = r != 0
-    even = (s & 1) == 0 if m else _code_is_even(fmt, ctx, s, e)
-    s += inexact & _round_away(ctx, sign, even, r, sh, rand)
-    return ((e + fmt.bias) << m) + s - (1 << m), inexact.astype(np.uint8) * INEXACT
+    # every element goes through (cheaper than picking the normal ones; the others are
+    # bounded, see _work_dtype, and overwritten below)
+    mag_out, flag, klass = _round_float(dst, ctx, sign, num, e - src.m, e, work_rand)
+    _store(dst, slice(None), sign, mag_out, flag, klass, out, flags, scalar, keep=normal)
+    if not normal.all():
+        _round_others(src, dst, ctx, codes, sign, mag, rand, np.flatnonzero(~normal), out, flags, scalar)
 
 
-def _round_irregular(src, dst, ctx, codes, sign, mag, rand, mask, out, flags, scalar):
-    """Every element outside the regular path: zeros, Inf and NaN take the scalar core
-    by code; subnormal sources and results below ``2**emin`` the general steps."""
-    idx = np.flatnonzero(mask)
-    num, exp, e, finite = _decode_parts(src, ctx, mag[idx])
+def _work_dtype(src, dst, ctx):
+    """int32 when every quantity of the steps fits in 30 bits, else int64.
+
+    Bounds: ``num < 2**p_src`` and the rounded significand ``S < 2**p``; a shift is
+    clamped two below the width (a larger one leaves nothing of ``num`` either); the
+    largest exponent field step 4 forms, shifted by ``m``; stochastic rounding's
+    ``2R + 1 < 2**(N + 1)``.  :func:`vectorised` asks the same of int64."""
+    src_emax = src.qmax + src.smax.bit_length() - 1
+    fits = (src.p <= 24 and dst.p <= 24 and (src_emax + dst.bias + 2) << dst.m < 1 << 29
+            and src.k <= 32 and (not ctx.rounding.startswith("sr-") or ctx.sr_bits <= 27))
+    return np.int32 if fits else np.int64
+
+
+def _round_others(src, dst, ctx, codes, sign, mag, rand, idx, out, flags, scalar):
+    """Zeros, Inf and NaN take the scalar core by code; subnormal sources the steps below."""
+    num, exp, e, finite = _decode_parts(src, ctx, mag[idx].astype(np.int64))
     special = idx[~finite]
     if special.size:
         _by_class(codes[special].astype(np.int64), special, out, flags, scalar)
     fin = idx[finite]
-    _round_float(dst, ctx, sign[fin], num[finite], exp[finite], e[finite],
-                 None if rand is None else rand[fin], fin, out, flags, scalar)
+    if fin.size:
+        mag_out, flag, klass = _round_float(dst, ctx, sign[fin].astype(np.int64), num[finite], exp[finite],
+                                            e[finite], None if rand is None else rand[fin].astype(np.int64))
+        _store(dst, fin, sign[fin], mag_out, flag, klass, out, flags, scalar)
 
 
 def _decode_parts(src, ctx, mag):
@@ -293,64 +293,77 @@ def _decode_parts(src, ctx, mag):
     return num, exp, e, finite
 
 
-def _round_float(fmt, ctx, sign, num, exp, e, rand, idx, out, flags, scalar):
-    """Steps 2 to 4 of :func:`refnum.rounding._round_float` with a shift per element."""
+def _round_float(fmt, ctx, sign, num, exp, e, rand):
+    """Steps 2 to 4 of :func:`refnum.rounding._round_float`: ``(magnitude code, flags,
+    class)`` of each ``(-1)**sign * num * 2**exp`` with ``e = floor(log2 |X|)``."""
     m, _, emin, qmin, _, _ = fmt.grid
-    q = np.where(e >= emin, e - m, qmin)
+    tiny_zone = e < emin
+    q = np.where(tiny_zone, qmin, e - m)
     s, r, sh = _split(num, exp, q)
     inexact = r != 0
     if not fmt.zero and not m and ctx.lowest_binade == "subnormal":   # _lowest_binade_as_subnormal
-        lowest = inexact & (e == emin)
-        q = np.where(lowest, q + 1, q)
+        q = np.where(inexact & (e == emin), q + 1, q)
         s, r, sh = _split(num, exp, q)
     even = (s & 1) == 0 if m else _code_is_even(fmt, ctx, s, q)
-    s = s + (inexact & _round_away(ctx, sign, even, r, sh, rand))
-    tiny_zone = e < emin
-    tiny = np.zeros(e.shape, bool)
-    tiny[tiny_zone] = _is_tiny(fmt, ctx, e[tiny_zone], sign[tiny_zone], num[tiny_zone],
-                               exp[tiny_zone], None if rand is None else rand[tiny_zone])
-    flag = (np.where(inexact, INEXACT, 0) | np.where(tiny & inexact, UNDERFLOW, 0)).astype(np.uint8)
+    s += inexact & _round_away(ctx, sign, even, r, sh, rand)
     mag = ((q + (m + fmt.bias)) << m) + s - (1 << m)
-    flush = tiny if ctx.ftz else np.zeros(e.shape, bool)
-    klass = (np.where(flush, FLUSH, 0) | np.where(tiny_zone & (s == 0) & ~flush, TO_ZERO, 0)
-             | np.where(~tiny_zone & (mag > fmt.max_mag), OVER, 0))
-    _store(fmt, idx, sign, mag, flag, klass, out, flags, scalar)
+    flag = inexact.astype(np.uint8)           # INEXACT is bit 0
+    klass = np.where(mag > fmt.max_mag, OVER, NONE)
+    if tiny_zone.any():
+        tiny = _is_tiny(fmt, ctx, tiny_zone, e, sign, num, exp, rand)
+        flag |= np.where(tiny & inexact, UNDERFLOW, NONE)
+        flush = tiny if ctx.ftz else np.zeros(e.shape, bool)
+        klass = np.where(tiny_zone, np.where(flush, FLUSH, NONE) | np.where(~flush & (s == 0), TO_ZERO, NONE), klass)
+    return mag, flag, klass
 
 
-def _store(fmt, idx, sign, mag, flag, klass, out, flags, scalar):
+def _store(fmt, idx, sign, mag, flag, klass, out, flags, scalar, keep=None):
     """Step 4: encode into ``out[idx]``, except the elements the scalar core decides.
 
     Those are the ones ``_round_float`` hands to a policy function: flushed (FTZ),
     rounded to zero (``_underflow_to_zero``), overflowed (``_overflow``), or negative
     into an unsigned format (``_below_lowest``); each outcome depends only on the
-    class, the sign and the flags, so one scalar call per class decides it."""
-    if not fmt.signed:
-        klass = klass | (sign << 3)
-    code = mag.astype(np.uint64)
+    class, the sign and the flags, so one scalar call per class decides it.  Only
+    the elements ``keep`` (default: all) are classed; the caller overwrites the rest."""
     if fmt.signed:
-        code |= sign.astype(np.uint64) << np.uint64(fmt.k - 1)
-    out[idx] = code
+        out[idx] = mag | (sign << (fmt.k - 1))
+    else:
+        out[idx] = mag
+        klass = klass | np.where(sign == 1, BELOW, NONE)
     flags[idx] = flag
-    rare = np.flatnonzero(klass)
+    rare = np.flatnonzero(klass if keep is None else np.where(keep, klass, NONE))
     if rare.size:
         where = rare if isinstance(idx, slice) else idx[rare]
-        _by_class(klass[rare] << 16 | sign[rare] << 8 | flag[rare], where, out, flags, scalar)
+        key = (klass[rare].astype(np.int64) << 9) | (sign[rare].astype(np.int64) << 8) | flag[rare]
+        _by_class(key, where, out, flags, scalar)
 
 
 def _by_class(klass, where, out, flags, scalar):
     """Give the elements ``where`` of each class the scalar core's outcome for its first one."""
-    _, first, inverse = np.unique(klass, return_index=True, return_inverse=True)
-    results = [scalar(where[i]) for i in first]
-    out[where] = np.array([c for c, _ in results], np.uint64)[inverse]
-    flags[where] = np.array([f for _, f in results], np.uint8)[inverse]
+    if klass.min() >= 0 and klass.max() < 1 << 14:          # the classes of _store: few, small keys
+        keys = np.flatnonzero(np.bincount(klass))
+        members = [klass == key for key in keys] if len(keys) > 1 else [slice(None)]
+        firsts = [int(np.argmax(member)) if len(keys) > 1 else 0 for member in members]
+    else:                                                    # codes of Inf and NaN
+        _, firsts, inverse = np.unique(klass, return_index=True, return_inverse=True)
+        members = [inverse == j for j in range(len(firsts))]
+    for member, first in zip(members, firsts):
+        out[where[member]], flags[where[member]] = scalar(where[first])
+
+
+def _shift_limit(a):
+    """Shifts of ``a``'s dtype are clamped here: two below the width (see _work_dtype)."""
+    return a.dtype.itemsize * 8 - 2
 
 
 def _split(num, exp, q):
     """Step 2, :func:`refnum.rounding.split` with ``den == 1``: ``(S0, r, shift)``,
     ``num * 2**(exp - q) = S0 + r / 2**shift``."""
     sh = q - exp
-    right = np.minimum(np.maximum(sh, 0), _MAX_SHIFT)        # num < 2**53: a larger shift leaves 0
-    s = np.where(sh > 0, num >> right, num << np.maximum(-sh, 0))
+    right = np.clip(sh, 0, _shift_limit(num))          # a larger shift leaves 0 of num as well
+    s = num >> right
+    if (sh < 0).any():
+        s = np.where(sh < 0, num << np.clip(-sh, 0, _shift_limit(num)), s)
     return s, num & ((1 << right) - 1), sh
 
 
@@ -365,7 +378,7 @@ def _round_away(ctx, sign, even, r, sh, rand):
     """Step 3, :func:`refnum.rounding.round_away` with ``d = 2**sh``; meaningful where ``r > 0``."""
     mode, nbits = ctx.rounding, ctx.sr_bits
     if mode in ("rne", "rna"):
-        half = 1 << (np.minimum(np.maximum(sh, 1), _MAX_SHIFT) - 1)
+        half = 1 << (np.clip(sh, 1, _shift_limit(r)) - 1)
         return (r > half) | ((r == half) & (~even if mode == "rne" else True))
     if mode == "rtz":
         return np.zeros(r.shape, bool)
@@ -387,22 +400,26 @@ def _round_away(ctx, sign, even, r, sh, rand):
 
 
 def _scaled_floor(r, sh, nbits):
-    """``(floor(r * 2**nbits / 2**sh), remainder, remainder bits)``: r < 2**53, so a
-    shift clamped at 62 loses nothing."""
-    low = np.minimum(np.maximum(sh - nbits, 0), _MAX_SHIFT)
+    """``(floor(r * 2**nbits / 2**sh), remainder, remainder bits)`` (clamped shifts
+    lose nothing: ``r < 2**p_src``, see _work_dtype)."""
+    low = np.clip(sh - nbits, 0, _shift_limit(r))
     f = np.where(sh >= nbits, r >> low, r << np.maximum(nbits - sh, 0))
     return f, r & ((1 << low) - 1), low
 
 
-def _is_tiny(fmt, ctx, e, sign, num, exp, rand):
-    """IEEE 754 §7.5, :func:`refnum.rounding._is_tiny`, for values below ``2**emin``."""
-    if ctx.tininess == "before":
-        return np.ones(e.shape, bool)
-    q = e - fmt.m                             # round at precision p, exponent unbounded
-    s, r, sh = _split(num, exp, q)
-    even = (s & 1) == 0 if fmt.m else _code_is_even(fmt, ctx, s, q)
-    s = s + ((r != 0) & _round_away(ctx, sign, even, r, sh, rand))
-    return (e < fmt.emin - 1) | (s >> fmt.p == 0)
+def _is_tiny(fmt, ctx, tiny_zone, e, sign, num, exp, rand):
+    """IEEE 754 §7.5, :func:`refnum.rounding._is_tiny`: which values are tiny (all of
+    ``tiny_zone`` before rounding; after, all but those of the binade just below
+    ``2**emin`` that round up to it at precision p with an unbounded exponent)."""
+    tiny = tiny_zone.copy()
+    near = np.flatnonzero(tiny_zone & (e == fmt.emin - 1)) if ctx.tininess == "after" else []
+    if len(near):
+        q = e[near] - fmt.m                   # round at precision p, exponent unbounded
+        s, r, sh = _split(num[near], exp[near], q)
+        even = (s & 1) == 0 if fmt.m else _code_is_even(fmt, ctx, s, q)
+        s += (r != 0) & _round_away(ctx, sign[near], even, r, sh, None if rand is None else rand[near])
+        tiny[near] = s >> fmt.p == 0
+    return tiny
 
 
 def _bit_length(a):
