@@ -309,11 +309,13 @@ def _round_float(fmt, ctx, sign, num, exp, e, rand):
     mag = ((q + (m + fmt.bias)) << m) + s - (1 << m)
     flag = inexact.astype(np.uint8)           # INEXACT is bit 0
     klass = np.where(mag > fmt.max_mag, OVER, NONE)
-    if tiny_zone.any():
+    if tiny_zone.any():                       # the branch "e < emin" of _round_float
         tiny = _is_tiny(fmt, ctx, tiny_zone, e, sign, num, exp, rand)
         flag |= np.where(tiny & inexact, UNDERFLOW, NONE)
-        flush = tiny if ctx.ftz else np.zeros(e.shape, bool)
-        klass = np.where(tiny_zone, np.where(flush, FLUSH, NONE) | np.where(~flush & (s == 0), TO_ZERO, NONE), klass)
+        to_zero = tiny_zone & (s == 0)
+        klass = np.where(tiny_zone, NONE, klass) | np.where(to_zero, TO_ZERO, NONE)
+        if ctx.ftz:
+            klass = np.where(tiny, FLUSH, klass)
     return mag, flag, klass
 
 
@@ -411,14 +413,15 @@ def _is_tiny(fmt, ctx, tiny_zone, e, sign, num, exp, rand):
     """IEEE 754 §7.5, :func:`refnum.rounding._is_tiny`: which values are tiny (all of
     ``tiny_zone`` before rounding; after, all but those of the binade just below
     ``2**emin`` that round up to it at precision p with an unbounded exponent)."""
+    if ctx.tininess == "before":
+        return tiny_zone
     tiny = tiny_zone.copy()
-    near = np.flatnonzero(tiny_zone & (e == fmt.emin - 1)) if ctx.tininess == "after" else []
-    if len(near):
-        q = e[near] - fmt.m                   # round at precision p, exponent unbounded
-        s, r, sh = _split(num[near], exp[near], q)
-        even = (s & 1) == 0 if fmt.m else _code_is_even(fmt, ctx, s, q)
-        s += (r != 0) & _round_away(ctx, sign[near], even, r, sh, None if rand is None else rand[near])
-        tiny[near] = s >> fmt.p == 0
+    near = np.flatnonzero(tiny_zone & (e == fmt.emin - 1))
+    q = e[near] - fmt.m                       # round at precision p, exponent unbounded
+    s, r, sh = _split(num[near], exp[near], q)
+    even = (s & 1) == 0 if fmt.m else _code_is_even(fmt, ctx, s, q)
+    s += (r != 0) & _round_away(ctx, sign[near], even, r, sh, None if rand is None else rand[near])
+    tiny[near] = s >> fmt.p == 0
     return tiny
 
 
