@@ -8,7 +8,9 @@ every element, bit for bit: codes and the flag byte (tests/test_array.py checks
 every binary16 and bfloat16 code into every format of at most 16 bits).
 
 This module is not a second definition.  It runs the steps of
-:func:`refnum.rounding._round_float` on numpy int64 arrays, with the same names:
+:func:`refnum.rounding._round_float` on numpy integer arrays (int32 where every
+quantity fits in 30 bits, else int64; blocks of ``CHUNK`` elements), with the
+same names:
 
 1. decode each source code to its integer parts ``(-1)**sign * num * 2**exp``
    (``FloatFormat._decode_magnitude``);
@@ -23,12 +25,11 @@ This module is not a second definition.  It runs the steps of
    itself.  The encoding is monotonic, so "rounded above the largest finite
    value" is "magnitude code above ``max_mag``".
 
-Every other outcome is the scalar core's, asked once per class of elements that
-share it: zeros, infinities and NaNs by their code (:func:`refnum.rounding.project`
-of the decoded value), and results that flush, underflow to zero, overflow or
-fall below an unsigned format's lowest value by ``(sign, flags)``, through
-:func:`refnum.rounding.round_finite` on one representative element.  Those
-outcomes depend on nothing else (``_underflow_to_zero``, ``_overflow`` and
+Every other outcome is the scalar core's (:func:`refnum.convert.converter` on
+one representative element), asked once per class of elements that share it:
+zeros, infinities and NaNs (and DAZ subnormals) by their code, and results that
+flush, underflow to zero, overflow or fall below an unsigned format's lowest
+value by their class, sign and flags.  Those outcomes depend on nothing else (``_underflow_to_zero``, ``_overflow`` and
 ``_below_lowest`` take only the sign and the flags), so every policy knob
 (saturation, NaN encodings, ``nan_missing``, ``zero_missing``, unsigned
 formats, FTZ/DAZ) is honoured by the one definition.
@@ -55,9 +56,8 @@ except ImportError:                                    # pragma: no cover - exer
 from .catalog import lookup
 from .context import DEFAULT
 from .convert import converter
-from .convert import decode as decode_value
 from .errors import RefnumError
-from .rounding import INEXACT, UNDERFLOW, project, round_finite
+from .rounding import UNDERFLOW
 
 __all__ = ["convert", "decode", "quantize", "vectorised"]
 
@@ -173,10 +173,15 @@ def _check_codes(codes, fmt):
         raise TypeError("codes must be a numpy array of integers")
     if codes.dtype.kind == "u" and codes.dtype.itemsize * 8 <= fmt.k:
         return codes                          # every value is a code
-    if codes.size and (codes.min() < 0 or (fmt.k < 64 and codes.max() >= 1 << fmt.k)):
-        bad = codes[(codes < 0) | (codes >= 1 << fmt.k)].reshape(-1)[0] if fmt.k < 64 else codes.min()
-        raise RefnumError(f"codes: 0x{int(bad):X} is out of range for {fmt.name} ({fmt.k} bits)")
+    bad = codes[_out_of_range(codes, fmt.k)]
+    if bad.size:
+        raise RefnumError(f"codes: 0x{int(bad[0]):X} is out of range for {fmt.name} ({fmt.k} bits)")
     return codes.astype(_UINT[_container_bits(fmt)], copy=False)
+
+
+def _out_of_range(a, bits):
+    """Where the integers ``a`` are not in ``[0, 2**bits)``."""
+    return (a < 0) | (a >= 1 << bits) if bits < 64 else a < 0
 
 
 def _check_rand(rand, ctx, shape):
@@ -187,11 +192,10 @@ def _check_rand(rand, ctx, shape):
         raise RefnumError(f"rand: stochastic rounding {ctx.rounding} needs an array of random integers")
     if not isinstance(rand, np.ndarray) or rand.dtype.kind not in "ui" or rand.shape != shape:
         raise TypeError(f"rand must be a numpy integer array of shape {shape}")
-    limit = 1 << ctx.sr_bits
-    if rand.size and (rand.min() < 0 or (ctx.sr_bits < 64 and rand.max() >= limit)):
-        bad = rand[(rand < 0) | (rand >= limit)].reshape(-1)[0]
-        raise RefnumError(f"rand: random value {int(bad)} is out of range for {ctx.sr_bits} random bits")
-    return rand.astype(np.uint64).astype(np.int64) if ctx.sr_bits <= _MAX_SR_BITS else rand
+    bad = rand[_out_of_range(rand, ctx.sr_bits)]
+    if bad.size:
+        raise RefnumError(f"rand: random value {int(bad[0])} is out of range for {ctx.sr_bits} random bits")
+    return rand.astype(np.int64) if ctx.sr_bits <= _MAX_SR_BITS else rand
 
 
 def _fits_binary64(fmt):
