@@ -57,7 +57,7 @@ from .catalog import lookup
 from .context import DEFAULT
 from .convert import converter
 from .errors import RefnumError
-from .rounding import UNDERFLOW
+from .rounding import INEXACT, UNDERFLOW
 
 __all__ = ["convert", "decode", "quantize", "vectorised"]
 
@@ -220,8 +220,8 @@ def _convert_scalar(codes, src, dst, ctx, rand, out, flags):
 
 CHUNK = 1 << 16
 
-# classes of elements whose outcome the scalar core gives (see _store), as uint8
-NONE, FLUSH, TO_ZERO, OVER, BELOW = (np.uint8(c) for c in (0, 1, 2, 4, 8))
+# classes of elements whose outcome the scalar core gives (see _store): bits of a uint8
+FLUSH, TO_ZERO, OVER, BELOW = 1, 2, 4, 8
 
 
 def _convert_vectorised(codes, src, dst, ctx, rand, out, flags):
@@ -300,27 +300,35 @@ def _decode_parts(src, ctx, mag):
 def _round_float(fmt, ctx, sign, num, exp, e, rand):
     """Steps 2 to 4 of :func:`refnum.rounding._round_float`: ``(magnitude code, flags,
     class)`` of each ``(-1)**sign * num * 2**exp`` with ``e = floor(log2 |X|)``."""
-    m, _, emin, qmin, _, _ = fmt.grid
-    tiny_zone = e < emin
-    q = np.where(tiny_zone, qmin, e - m)
-    s, r, sh = _split(num, exp, q)
+    m, emin = fmt.m, fmt.emin
+    # P3109 v4.0 §4.7.4: Q = max(floor(log2 |X|), emin) - (p - 1); that is qmin below
+    # 2**emin for the formats of this path (with subnormals, or m == 0)
+    q = np.maximum(e, emin) - m
+    s, r, d, sh = _split(num, exp, q)
     inexact = r != 0
     if not fmt.zero and not m and ctx.lowest_binade == "subnormal":   # _lowest_binade_as_subnormal
         q = np.where(inexact & (e == emin), q + 1, q)
-        s, r, sh = _split(num, exp, q)
+        s, r, d, sh = _split(num, exp, q)
     even = (s & 1) == 0 if m else _code_is_even(fmt, ctx, s, q)
-    s += inexact & _round_away(ctx, sign, even, r, sh, rand)
+    s += inexact & _round_away(ctx, sign, even, r, d, sh, rand)
     mag = ((q + (m + fmt.bias)) << m) + s - (1 << m)
-    flag = inexact.astype(np.uint8)           # INEXACT is bit 0
-    klass = np.where(mag > fmt.max_mag, OVER, NONE)
-    if tiny_zone.any():                       # the branch "e < emin" of _round_float
-        tiny = _is_tiny(fmt, ctx, tiny_zone, e, sign, num, exp, rand)
-        flag |= np.where(tiny & inexact, UNDERFLOW, NONE)
-        to_zero = tiny_zone & (s == 0)
-        klass = np.where(tiny_zone, NONE, klass) | np.where(to_zero, TO_ZERO, NONE)
-        if ctx.ftz:
-            klass = np.where(tiny, FLUSH, klass)
+    flag = _bits(inexact, INEXACT)
+    over = mag > fmt.max_mag
+    tiny_zone = e < emin
+    if not tiny_zone.any():
+        return mag, flag, _bits(over, OVER)
+    # the branch "e < emin" of _round_float: underflow, flush, rounded to zero; no overflow
+    tiny = _is_tiny(fmt, ctx, tiny_zone, e, sign, num, exp, rand)
+    flag = flag | _bits(tiny & inexact, UNDERFLOW)
+    klass = _bits(~tiny_zone & over, OVER) | _bits(tiny_zone & (s == 0), TO_ZERO)
+    if ctx.ftz:
+        klass = np.where(tiny, FLUSH, klass)
     return mag, flag, klass
+
+
+def _bits(mask, bit):
+    """``bit`` where ``mask`` holds, else 0, as uint8 (a bool is one byte, 0 or 1)."""
+    return mask.view(np.uint8) * np.uint8(bit)
 
 
 def _store(fmt, idx, sign, mag, flag, klass, out, flags, scalar, keep=None):
@@ -335,9 +343,9 @@ def _store(fmt, idx, sign, mag, flag, klass, out, flags, scalar, keep=None):
         out[idx] = mag | (sign << (fmt.k - 1))
     else:
         out[idx] = mag
-        klass = klass | np.where(sign == 1, BELOW, NONE)
+        klass = klass | _bits(sign == 1, BELOW)
     flags[idx] = flag
-    rare = np.flatnonzero(klass if keep is None else np.where(keep, klass, NONE))
+    rare = np.flatnonzero(klass if keep is None else klass * keep)
     if rare.size:
         where = rare if isinstance(idx, slice) else idx[rare]
         key = (klass[rare].astype(np.int64) << 9) | (sign[rare].astype(np.int64) << 8) | flag[rare]
@@ -363,14 +371,15 @@ def _shift_limit(a):
 
 
 def _split(num, exp, q):
-    """Step 2, :func:`refnum.rounding.split` with ``den == 1``: ``(S0, r, shift)``,
-    ``num * 2**(exp - q) = S0 + r / 2**shift``."""
+    """Step 2, :func:`refnum.rounding.split` with ``den == 1``: ``(S0, r, d, shift)``,
+    ``num * 2**(exp - q) = S0 + r / d`` with ``d = 2**shift`` (its shift clamped: a
+    larger one leaves nothing of ``num`` either, see _work_dtype)."""
     sh = q - exp
-    right = np.clip(sh, 0, _shift_limit(num))          # a larger shift leaves 0 of num as well
-    s = num >> right
+    right = np.clip(sh, 0, _shift_limit(num))
+    s, d = num >> right, 1 << right
     if (sh < 0).any():
         s = np.where(sh < 0, num << np.clip(-sh, 0, _shift_limit(num)), s)
-    return s, num & ((1 << right) - 1), sh
+    return s, num & (d - 1), d, sh
 
 
 def _code_is_even(fmt, ctx, s, q):
@@ -380,12 +389,14 @@ def _code_is_even(fmt, ctx, s, q):
     return s == 0
 
 
-def _round_away(ctx, sign, even, r, sh, rand):
-    """Step 3, :func:`refnum.rounding.round_away` with ``d = 2**sh``; meaningful where ``r > 0``."""
+def _round_away(ctx, sign, even, r, d, sh, rand):
+    """Step 3, :func:`refnum.rounding.round_away` (``d = 2**sh``); meaningful where ``r > 0``."""
     mode, nbits = ctx.rounding, ctx.sr_bits
-    if mode in ("rne", "rna"):
-        half = 1 << (np.clip(sh, 1, _shift_limit(r)) - 1)
-        return (r > half) | ((r == half) & (~even if mode == "rne" else True))
+    if mode == "rne":
+        twice = r << 1
+        return (twice > d) | ((twice == d) & ~even)
+    if mode == "rna":
+        return r << 1 >= d
     if mode == "rtz":
         return np.zeros(r.shape, bool)
     if mode == "rup":
@@ -422,9 +433,9 @@ def _is_tiny(fmt, ctx, tiny_zone, e, sign, num, exp, rand):
     tiny = tiny_zone.copy()
     near = np.flatnonzero(tiny_zone & (e == fmt.emin - 1))
     q = e[near] - fmt.m                       # round at precision p, exponent unbounded
-    s, r, sh = _split(num[near], exp[near], q)
+    s, r, d, sh = _split(num[near], exp[near], q)
     even = (s & 1) == 0 if fmt.m else _code_is_even(fmt, ctx, s, q)
-    s += (r != 0) & _round_away(ctx, sign[near], even, r, sh, None if rand is None else rand[near])
+    s += (r != 0) & _round_away(ctx, sign[near], even, r, d, sh, None if rand is None else rand[near])
     tiny[near] = s >> fmt.p == 0
     return tiny
 
