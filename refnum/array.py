@@ -345,24 +345,24 @@ def _store(fmt, idx, sign, mag, flag, klass, out, flags, scalar, keep=None):
         out[idx] = mag
         klass = klass | _bits(sign == 1, BELOW)
     flags[idx] = flag
-    rare = np.flatnonzero(klass if keep is None else klass * keep)
-    if rare.size:
-        where = rare if isinstance(idx, slice) else idx[rare]
-        key = (klass[rare].astype(np.int64) << 9) | (sign[rare].astype(np.int64) << 8) | flag[rare]
-        _by_class(key, where, out, flags, scalar)
+    if keep is not None:
+        klass = klass * keep
+    if klass.any():
+        key = (klass.astype(np.int32) << 9) | (sign.astype(np.int32) << 8) | flag
+        where = np.arange(len(key)) if isinstance(idx, slice) else idx
+        _by_class(key, where, out, flags, scalar, first_class=1 << 9)
 
 
-def _by_class(klass, where, out, flags, scalar):
-    """Give the elements ``where`` of each class the scalar core's outcome for its first one."""
-    if klass.min() >= 0 and klass.max() < 1 << 14:          # the classes of _store: few, small keys
-        keys = np.flatnonzero(np.bincount(klass))
-        members = [klass == key for key in keys] if len(keys) > 1 else [slice(None)]
-        firsts = [int(np.argmax(member)) if len(keys) > 1 else 0 for member in members]
-    else:                                                    # codes of Inf and NaN
-        _, firsts, inverse = np.unique(klass, return_index=True, return_inverse=True)
-        members = [inverse == j for j in range(len(firsts))]
-    for member, first in zip(members, firsts):
-        out[where[member]], flags[where[member]] = scalar(where[first])
+def _by_class(key, where, out, flags, scalar, first_class=None):
+    """Give the elements ``where`` of each class (equal ``key``) the scalar core's
+    outcome for the first of them; keys below ``first_class`` are not classes."""
+    if first_class is None:
+        classes = np.unique(key)
+    else:
+        classes = np.flatnonzero(np.bincount(key)[first_class:]) + first_class
+    for k in classes:
+        members = where[key == k]
+        out[members], flags[members] = scalar(members[0])
 
 
 def _shift_limit(a):
