@@ -87,6 +87,8 @@ def quantize(x, fmt, ctx=None, rand=None):
     src = SOURCES.get(x.dtype.name)
     if src is None or x.dtype.kind not in "fV":
         raise TypeError(f"x must hold float16, float32, float64 or bfloat16 values, not {x.dtype.name}")
+    if not x.dtype.isnative:                  # the bits are read in the machine's byte order
+        x = x.astype(x.dtype.newbyteorder("="))
     return convert(x.view(_UINT[8 * x.dtype.itemsize]), src, fmt, ctx, rand)
 
 

@@ -127,6 +127,19 @@ def test_quantize_reads_every_source_dtype_and_keeps_the_shape():
     assert array.quantize(values, "tf32")[0].dtype == np.uint32
 
 
+def test_quantize_any_layout():
+    """Byte order, strides and shapes do not change the values read."""
+    x = np.random.default_rng(5).standard_normal(64).astype(np.float32)
+    expect = array.quantize(x, "e4m3")
+    for variant, pick in ((x.astype(">f4"), slice(None)), (x[::-1], slice(None, None, -1)),
+                          (x[::3], slice(None, None, 3))):
+        codes, flags = array.quantize(variant, "e4m3")
+        assert codes.tolist() == expect[0][pick].tolist() and flags.tolist() == expect[1][pick].tolist()
+    codes, flags = array.quantize(np.array(1.0625, np.float32), "e4m3")
+    assert codes.shape == () and (int(codes), int(flags)) == scalar_convert(0x3F880000, "f32", "e4m3")
+    assert [a.shape for a in array.quantize(np.zeros((0, 3)), "e4m3")] == [(0, 3), (0, 3)]
+
+
 def test_quantize_reads_ml_dtypes_bfloat16():
     ml_dtypes = pytest.importorskip("ml_dtypes")
     x = np.arange(1 << 16, dtype=np.uint16).view(ml_dtypes.bfloat16)
