@@ -39,7 +39,8 @@ through :func:`refnum.convert.converter` one by one (correct, slower): integer,
 fixed-point and scaled formats on either side; destinations with more than 53
 significant bits, or without subnormals (``_nosub`` with ``m > 0``), whose
 codes the formula of step 4 does not give; stochastic rounding with more than
-60 random bits; source formats over 53 significant bits.  Codes are numpy
+60 random bits; source formats over 53 significant bits; pairs whose magnitude
+codes of step 4 could reach 2**63 (binary64 into binary64).  Codes are numpy
 integers, so formats wider than 64 bits are refused.
 
 No float arithmetic happens here: floats enter as their bit patterns (a view
@@ -149,9 +150,16 @@ def vectorised(src, dst, ctx=None):
         return False
     if dst.m and not (dst.zero and dst.subnormals):
         return False
-    # the largest biased exponent field step 4 can form must fit an int64 shifted by m
+    return _codes_below(src, dst, 63)
+
+
+def _codes_below(src, dst, bits):
+    """Whether every magnitude code step 4 forms, ``((Q + m + bias) << m) + S - 2**m``,
+    is below ``2**bits``: Q + m is at most the source's largest exponent plus one (Inf
+    and NaN codes run through the steps too, see _convert_block), a carry adds one, and
+    ``S <= 2**(m + 1)`` one more exponent field."""
     src_emax = src.qmax + src.smax.bit_length() - 1
-    return (src_emax + dst.bias + 2) << dst.m < 1 << 61
+    return (src_emax + dst.bias + 3) << dst.m < 1 << bits
 
 
 # -- arguments -------------------------------------------------------------------
@@ -260,13 +268,12 @@ def _convert_block(codes, src, dst, ctx, rand, out, flags, work, convert_code):
 def _work_dtype(src, dst, ctx):
     """int32 when every quantity of the steps fits in 30 bits, else int64.
 
-    Bounds: ``num < 2**p_src`` and the rounded significand ``S < 2**p``; a shift is
+    Bounds: ``num < 2**p_src`` and the rounded significand ``S <= 2**p``; a shift is
     clamped two below the width (a larger one leaves nothing of ``num`` either); the
-    largest exponent field step 4 forms, shifted by ``m``; stochastic rounding's
+    magnitude codes of step 4 (:func:`_codes_below`); stochastic rounding's
     ``2R + 1 < 2**(N + 1)``.  :func:`vectorised` asks the same of int64."""
-    src_emax = src.qmax + src.smax.bit_length() - 1
-    fits = (src.p <= 24 and dst.p <= 24 and (src_emax + dst.bias + 2) << dst.m < 1 << 29
-            and src.k <= 32 and (not ctx.rounding.startswith("sr-") or ctx.sr_bits <= 27))
+    fits = (src.p <= 24 and dst.p <= 24 and _codes_below(src, dst, 31) and src.k <= 32
+            and (not ctx.rounding.startswith("sr-") or ctx.sr_bits <= 27))
     return np.int32 if fits else np.int64
 
 

@@ -155,6 +155,7 @@ def test_the_fallback_rule():
     for dst in ("int8", "mxint8", "e4m3@1/448", "e5m2_nosub"):
         assert not array.vectorised("f16", dst)
     assert not array.vectorised("f64", "ieee_k64p60")             # more than 53 significant bits
+    assert array.vectorised("f32", "f64") and not array.vectorised("f64", "f64")   # int64 codes of step 4
     codes = sample16(500, 3)
     check(codes, "binary16", "e4m3", Context(rounding="sr-a", sr_bits=61))
 
