@@ -29,6 +29,7 @@ import logging
 import os
 import posixpath
 import re
+import warnings
 from typing import NamedTuple
 
 from ..errors import IntegrityError, RefnumError
@@ -129,7 +130,7 @@ def _collect(client, plan, work, done, futures, progress):
         else:
             plan.save_journal()
         finished += u.hi - u.lo
-        if progress:
+        if progress is not None:
             progress(f"{number}/{len(futures)} tasks, {finished:,} of {total:,} cases"
                      f" ({100 * finished // max(total, 1)}%): {u.path}")
 
@@ -207,8 +208,10 @@ def _cluster(stack, distributed, scheduler):
     workers = scheduler[len("local:"):]
     if not (workers.isdigit() and int(workers) >= 1):
         raise RefnumError(f"--dask {scheduler}: local:N needs a number of workers N >= 1")
-    cluster = distributed.LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+    with warnings.catch_warnings():                 # "port 8787 is in use": the status page takes a free one
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
+                                           dashboard_address=":0", silence_logs=logging.ERROR)
     stack.enter_context(cluster)
     return cluster.scheduler_address
 
