@@ -4,8 +4,9 @@ Workloads:
 
 * the exhaustive E4M3 multiplication table (65,536 pairs) in each of the six rounding
   modes (six files, 393,216 cases), written by ``refnum.vectors.suite.write_suite`` in
-  one process and with ``jobs=2`` (the same bytes: the script checks), reporting the
-  scaling ratio;
+  one process, with ``jobs=2``, and with ``refnum.vectors.dask.write_suite`` on a
+  two-worker ``LocalCluster`` (``--dask local:2``; the cluster's start-up timed apart),
+  when dask is installed (the same bytes: the script checks), reporting the scaling ratios;
 * a binary16 addition file of 200,000 seeded random operand pairs (RISC-V rules),
   written in each output format: tv, memh, jsonl, npz, and memh/jsonl with
   intermediate columns (the exact value and guard/round/sticky bits);
@@ -57,17 +58,46 @@ def machine_scaling(n=10_000_000):
     return serial / parallel
 
 
-def writer(entries, **kw):
+def writer(entries, scheduler=None, **kw):
+    """A function writing ``entries`` into a fresh folder (on Dask when ``scheduler`` is given), and the folder."""
     folder = Path(tempfile.mkdtemp(prefix="refnum-bench-"))
 
     def run():
         shutil.rmtree(folder, ignore_errors=True)
-        write_suite(folder, entries, **kw)
+        if scheduler is None:
+            write_suite(folder, entries, **kw)
+        else:
+            from refnum.vectors import dask
+
+            dask.write_suite(folder, entries, scheduler, **kw)
     return run, folder
 
 
 def tree(folder):
     return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def dask_table(table, cases, t1, expected, repeat):
+    """The same table written by two Dask worker processes on this machine (``--dask local:2``)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        print("  dask local:2: dask[distributed] is not installed (pip install '.[dask]')")
+        return
+    import logging
+
+    from refnum.vectors import dask
+
+    t0 = time.perf_counter()
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0",
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        start = time.perf_counter() - t0
+        run, folder = writer(table, scheduler=client)
+        seconds = best_wall(run, repeat)
+        same = tree(folder) == expected
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"  dask local:2 {cases / seconds:12,.0f} cases/s   scaling {t1 / seconds:.2f}x   identical bytes: {same}"
+          f"   (cluster start-up {start:.1f} s, not counted)")
 
 
 def main(argv=None):
@@ -86,6 +116,7 @@ def main(argv=None):
     print(f"E4M3 multiplication table in six modes, {cases:,} cases, tv")
     print(f"  jobs=1 {cases / t1:12,.0f} cases/s   jobs=2 {cases / t2:12,.0f} cases/s   scaling {t1 / t2:.2f}x"
           f"   identical bytes: {same}")
+    dask_table(table, cases, t1, tree(folder_one), args.repeat)
 
     n = 200_000
     add = [Entry("f16_add", profile="riscv", cases="random", count=n)]

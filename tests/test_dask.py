@@ -176,3 +176,34 @@ def test_pieces_cover_each_file_once_in_order():
     assert rd.units(plan, "npz", CHUNK) == [rd.Unit(plan, "a/rne.tv", plan.spec, plan.lo, plan.hi)]
     huge = plan._replace(lo=0, hi=1 << 32)
     assert len(rd.units(huge, "tv")) == rd.MAX_PIECES
+
+
+@needs_dask
+@pytest.mark.slow
+def test_a_killed_gen_dask_resumes_to_the_bytes_of_a_plain_run(tmp_path):
+    """SIGKILL ``refnum gen --dask local:2`` after its second task: its worker processes end with
+    it, and the same command run again finishes only what is missing, with the bytes of a plain run."""
+    import signal
+    import subprocess
+
+    suite_file = tmp_path / "s.json"
+    suite_file.write_text(json.dumps({"files": [{"function": "e4m3_mul", "rounding": ["rne", "rtz", "rup", "rdn"]}]}))
+    command = [sys.executable, "-m", "refnum", "gen", "--suite", str(suite_file), "--out", str(tmp_path / "dask"),
+               "--dask", "local:2", "--progress"]
+    killed = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        for line in killed.stderr:
+            if line.startswith("refnum: 2/4 tasks"):
+                killed.send_signal(signal.SIGKILL)
+                break
+        assert killed.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        killed.kill()
+        killed.stderr.close()
+    assert not (tmp_path / "dask/manifest.json").exists()
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0 and "already complete" in rerun.stdout
+    written = int(rerun.stdout.split("(")[1].split(" written")[0])
+    assert written <= 2, rerun.stdout
+    assert main(["gen", "--suite", str(suite_file), "--out", str(tmp_path / "plain")]) == 0
+    assert tree_bytes(tmp_path / "dask") == tree_bytes(tmp_path / "plain")

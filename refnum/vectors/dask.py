@@ -208,10 +208,13 @@ def _cluster(stack, distributed, scheduler):
     workers = scheduler[len("local:"):]
     if not (workers.isdigit() and int(workers) >= 1):
         raise RefnumError(f"--dask {scheduler}: local:N needs a number of workers N >= 1")
-    with warnings.catch_warnings():                 # "port 8787 is in use": the status page takes a free one
-        warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                                           dashboard_address=":0", silence_logs=logging.ERROR)
+    try:
+        with warnings.catch_warnings():             # "port 8787 is in use": the status page takes a free one
+            warnings.simplefilter("ignore")
+            cluster = distributed.LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
+                                               dashboard_address=":0", silence_logs=logging.ERROR)
+    except Exception as err:                       # a worker process that cannot start, no free port ...
+        raise RefnumError(f"--dask {scheduler}: the local cluster did not start: {_first_line(err)}") from None
     stack.enter_context(cluster)
     return cluster.scheduler_address
 
