@@ -121,6 +121,27 @@ def test_a_finished_folder_is_skipped_a_damaged_file_rewritten_a_stale_piece_rem
 
 
 @needs_dask
+def test_a_run_killed_while_joining_joins_on_the_rerun_without_computing_again(client, single, tmp_path,
+                                                                               monkeypatch):
+    real = rd._join
+
+    def killed_in_second_join(plan, pieces):
+        if pieces[0].file.path == "e4m3_mul/rtz_saturate-none.tv":
+            raise KeyboardInterrupt
+        real(plan, pieces)
+    monkeypatch.setattr(rd, "_join", killed_in_second_join)
+    with pytest.raises(KeyboardInterrupt):
+        rd.write_suite(tmp_path, SUITE, client, piece_cases=CHUNK, description="d", command="c")
+    journal = json.loads((tmp_path / ".refnum-journal.json").read_text())["files"]
+    assert sum(p.startswith("e4m3_mul/rtz_saturate-none.tv.piece-") for p in journal) == 4
+    monkeypatch.setattr(rd, "_join", real)
+    computed = Tasks()
+    rd.write_suite(tmp_path, SUITE, client, piece_cases=CHUNK, description="d", command="c", progress=computed)
+    assert not any(p.startswith("e4m3_mul/") for p in computed)
+    assert tree_bytes(tmp_path) == tree_bytes(single["tv"])
+
+
+@needs_dask
 def test_gen_dask_local_2_writes_the_bytes_of_a_plain_run(tmp_path, capsys):
     """The command a user types: two worker processes on this machine, then the plain command."""
     suite_file = tmp_path / "s.json"

@@ -90,8 +90,9 @@ def write_suite(outdir, entries, scheduler, *, seed=1, kind="tv", intermediate=F
     with connect(scheduler) as client:
         plan = suite.plan_suite(outdir, entries, seed=seed, kind=kind, intermediate=intermediate, force=force)
         work = {f.path: units(f, kind, piece_cases) for f in plan.work()}
-        pieces = [u.path for us in work.values() for u in us if u.piece]
-        removed = suite.remove_leftovers(plan.outdir, pieces) + _remove_stale_pieces(plan, set(pieces))
+        pieces = {u.path for us in work.values() for u in us if u.piece}
+        every_piece = [u.path for f in plan.files for u in units(f, kind, piece_cases) if u.piece]
+        removed = suite.remove_leftovers(plan.outdir, every_piece) + _remove_stale_pieces(plan, pieces)
         plan = plan._replace(removed=tuple(sorted(plan.removed + removed)))
         done = {u.path for us in work.values() for u in us
                 if suite.complete_record(plan.outdir, plan.journal.get(u.path), u.spec)}
@@ -99,7 +100,7 @@ def write_suite(outdir, entries, scheduler, *, seed=1, kind="tv", intermediate=F
         futures = {client.submit(write_unit, plan.outdir, u.file.entry, seed, kind, intermediate, u.path,
                                  u.lo, u.hi, pure=False): u for u in todo}
         try:
-            _collect(client, plan, work, done, futures, progress)
+            _collect(plan, work, done, futures, progress)
         finally:
             client.cancel(list(futures))
     manifest = plan.finish(description, command)
@@ -110,25 +111,24 @@ def write_suite(outdir, entries, scheduler, *, seed=1, kind="tv", intermediate=F
     return manifest
 
 
-def _collect(client, plan, work, done, futures, progress):
+def _collect(plan, work, done, futures, progress):
     """Journal each finished task as it comes; join a file's pieces when they are all there."""
     from distributed import as_completed
 
     total = sum(f.hi - f.lo for f in plan.work())
     finished = sum(u.hi - u.lo for us in work.values() for u in us if u.path in done)
-    for path, us in work.items():                  # files whose pieces a previous run finished
-        if all(u.path in done for u in us) and us[0].piece:
+    for us in work.values():                       # files whose pieces a run killed while joining finished
+        if us[0].piece and all(u.path in done for u in us):
             _join(plan, us)
     for number, future in enumerate(as_completed(futures), 1):
         u = futures[future]
         digest, size = future.result()
         plan.journal[u.path] = dict(u.spec, cases=u.hi - u.lo, bytes=size, sha256=digest)
+        plan.save_journal()
         done.add(u.path)
         us = work[u.file.path]
         if u.piece and all(p.path in done for p in us):
             _join(plan, us)
-        else:
-            plan.save_journal()
         finished += u.hi - u.lo
         if progress is not None:
             progress(f"{number}/{len(futures)} tasks, {finished:,} of {total:,} cases"
