@@ -11,9 +11,13 @@ Workloads:
   written in each output format: tv, memh, jsonl, npz, and memh/jsonl with
   intermediate columns (the exact value and guard/round/sticky bits);
 * an estimate of the exhaustive binary16 binary-operation sweep (2**32 cases per
-  operation and mode) from the single-process tv rate.
+  operation and mode) from the single-process tv rate;
+* with ``--sweep SCHEDULER`` (``local:N`` or an address), only the start of the real
+  thing: the exhaustive binary16 addition of spec/suites.md's Dask recipe, stopped once
+  as many tasks (pieces of 2**24 cases) have finished as the cluster has workers, and
+  its rate per worker.
 
-Run:  python benchmarks/suites.py [--repeat 2]
+Run:  python benchmarks/suites.py [--repeat 2] [--sweep local:16]
 Wall-clock seconds (worker processes make CPU time of one process meaningless here),
 best of ``--repeat``; run it on an otherwise idle machine.
 """
@@ -100,10 +104,45 @@ def dask_table(table, cases, t1, expected, repeat):
           f"   (cluster start-up {start:.1f} s, not counted)")
 
 
+class _Enough(Exception):
+    pass
+
+
+def sweep(scheduler):
+    """Cases per second per worker of the first tasks of an exhaustive binary16 addition on Dask."""
+    from refnum.vectors import dask
+
+    folder = Path(tempfile.mkdtemp(prefix="refnum-sweep-"))
+    with dask.connect(scheduler) as client:
+        workers = len(client.scheduler_info()["workers"])
+        finished = []
+
+        def stop(message):
+            finished.append(time.perf_counter())
+            if len(finished) == workers:
+                raise _Enough
+        t0 = time.perf_counter()
+        try:
+            dask.write_suite(folder, [Entry("f16_add", cases="exhaustive")], client, progress=stop)
+        except _Enough:
+            pass
+    seconds = finished[-1] - t0
+    tasks = min(-(-2 ** 32 // dask.PIECE_CASES), dask.MAX_PIECES)
+    cases = workers * 2 ** 32 // tasks
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"exhaustive binary16 add on Dask ({scheduler}, {workers} workers): the first {workers} tasks of"
+          f" {tasks} ({cases:,} cases) in {seconds:.0f} s: {cases / seconds / workers:,.0f} cases/s per worker,"
+          f" {cases / seconds:,.0f} in all; the whole 2**32 in about {2 ** 32 / (cases / seconds) / 60:.0f} minutes")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--sweep", metavar="SCHEDULER", help="only the start of an exhaustive binary16 add on Dask")
     args = ap.parse_args(argv)
+    if args.sweep:
+        sweep(args.sweep)
+        return
 
     table = [Entry("e4m3_mul", mode) for mode in ("rne", "rna", "rtz", "rup", "rdn", "rto")]
     cases = 65536 * len(table)
