@@ -17,7 +17,8 @@ Shards.  ``shard=(i, n)`` writes, for every file, the cases of index
 ``floor(i * len / n)`` up to ``floor((i + 1) * len / n)`` to ``<path>.part-<i>-of-<n>``
 and the shard's own ``manifest.part-<i>-of-<n>.json``; for the text kinds the parts of
 a file, concatenated in order, are the file (:func:`join_shards` does that and checks
-every hash).  Each shard runs anywhere (a Slurm array task, a Dask or Ray task).
+every hash).  Each shard runs anywhere (a Slurm array task, a Ray task);
+:mod:`refnum.vectors.dask` spreads a suite over a Dask cluster by itself.
 
 Faults.  Every file is written to a temporary name in its folder (``.tmp-<random><name>``)
 and renamed, so an interrupted run leaves complete files only, plus, when it was killed
