@@ -4,15 +4,20 @@ Workloads:
 
 * the exhaustive E4M3 multiplication table (65,536 pairs) in each of the six rounding
   modes (six files, 393,216 cases), written by ``refnum.vectors.suite.write_suite`` in
-  one process and with ``jobs=2`` (the same bytes: the script checks), reporting the
-  scaling ratio;
+  one process, with ``jobs=2``, and with ``refnum.vectors.dask.write_suite`` on a
+  two-worker ``LocalCluster`` (``--dask local:2``; the cluster's start-up timed apart),
+  when dask is installed (the same bytes: the script checks), reporting the scaling ratios;
 * a binary16 addition file of 200,000 seeded random operand pairs (RISC-V rules),
   written in each output format: tv, memh, jsonl, npz, and memh/jsonl with
   intermediate columns (the exact value and guard/round/sticky bits);
 * an estimate of the exhaustive binary16 binary-operation sweep (2**32 cases per
-  operation and mode) from the single-process tv rate.
+  operation and mode) from the single-process tv rate;
+* with ``--sweep SCHEDULER`` (``local:N`` or an address), only the start of the real
+  thing: the exhaustive binary16 addition of spec/suites.md's Dask recipe, stopped once
+  as many tasks (pieces of 2**24 cases) have finished as the cluster has workers, and
+  its rate per worker.
 
-Run:  python benchmarks/suites.py [--repeat 2]
+Run:  python benchmarks/suites.py [--repeat 2] [--sweep local:16]
 Wall-clock seconds (worker processes make CPU time of one process meaningless here),
 best of ``--repeat``; run it on an otherwise idle machine.
 """
@@ -57,12 +62,18 @@ def machine_scaling(n=10_000_000):
     return serial / parallel
 
 
-def writer(entries, **kw):
+def writer(entries, scheduler=None, **kw):
+    """A function writing ``entries`` into a fresh folder (on Dask when ``scheduler`` is given), and the folder."""
     folder = Path(tempfile.mkdtemp(prefix="refnum-bench-"))
 
     def run():
         shutil.rmtree(folder, ignore_errors=True)
-        write_suite(folder, entries, **kw)
+        if scheduler is None:
+            write_suite(folder, entries, **kw)
+        else:
+            from refnum.vectors import dask
+
+            dask.write_suite(folder, entries, scheduler, **kw)
     return run, folder
 
 
@@ -70,10 +81,68 @@ def tree(folder):
     return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
+def dask_table(table, cases, t1, expected, repeat):
+    """The same table written by two Dask worker processes on this machine (``--dask local:2``)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        print("  dask local:2: dask[distributed] is not installed (pip install '.[dask]')")
+        return
+    import logging
+
+    from refnum.vectors import dask
+
+    t0 = time.perf_counter()
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0",
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        start = time.perf_counter() - t0
+        run, folder = writer(table, scheduler=client)
+        seconds = best_wall(run, repeat)
+        same = tree(folder) == expected
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"  dask local:2 {cases / seconds:12,.0f} cases/s   scaling {t1 / seconds:.2f}x   identical bytes: {same}"
+          f"   (cluster start-up {start:.1f} s, not counted)")
+
+
+class _Enough(Exception):
+    pass
+
+
+def sweep(scheduler):
+    """Cases per second per worker of the first tasks of an exhaustive binary16 addition on Dask."""
+    from refnum.vectors import dask
+
+    folder = Path(tempfile.mkdtemp(prefix="refnum-sweep-"))
+    with dask.connect(scheduler) as client:
+        workers = len(client.scheduler_info()["workers"])
+        finished = []
+
+        def stop(message):
+            finished.append(time.perf_counter())
+            if len(finished) == workers:
+                raise _Enough
+        t0 = time.perf_counter()
+        try:
+            dask.write_suite(folder, [Entry("f16_add", cases="exhaustive")], client, progress=stop)
+        except _Enough:
+            pass
+    seconds = finished[-1] - t0
+    tasks = min(-(-2 ** 32 // dask.PIECE_CASES), dask.MAX_PIECES)
+    cases = workers * 2 ** 32 // tasks
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"exhaustive binary16 add on Dask ({scheduler}, {workers} workers): the first {workers} tasks of"
+          f" {tasks} ({cases:,} cases) in {seconds:.0f} s: {cases / seconds / workers:,.0f} cases/s per worker,"
+          f" {cases / seconds:,.0f} in all; the whole 2**32 in about {2 ** 32 / (cases / seconds) / 60:.0f} minutes")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--sweep", metavar="SCHEDULER", help="only the start of an exhaustive binary16 add on Dask")
     args = ap.parse_args(argv)
+    if args.sweep:
+        sweep(args.sweep)
+        return
 
     table = [Entry("e4m3_mul", mode) for mode in ("rne", "rna", "rtz", "rup", "rdn", "rto")]
     cases = 65536 * len(table)
@@ -86,6 +155,7 @@ def main(argv=None):
     print(f"E4M3 multiplication table in six modes, {cases:,} cases, tv")
     print(f"  jobs=1 {cases / t1:12,.0f} cases/s   jobs=2 {cases / t2:12,.0f} cases/s   scaling {t1 / t2:.2f}x"
           f"   identical bytes: {same}")
+    dask_table(table, cases, t1, tree(folder_one), args.repeat)
 
     n = 200_000
     add = [Entry("f16_add", profile="riscv", cases="random", count=n)]

@@ -203,8 +203,11 @@ def _build_parser():
                    help="write only shard I of N (0 <= I < N): a fixed index range of every file")
     p.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N", help="worker processes (--out)")
     p.add_argument("--force", action="store_true", help="rewrite files a previous run already completed")
+    p.add_argument("--dask", metavar="SCHEDULER",
+                   help="compute on a Dask cluster (--out on storage its workers share): a scheduler address"
+                        " (tcp://host:8786) or local:N for N worker processes here; needs refnum[dask]")
     p.add_argument("--progress", action="store_true",
-                   help="report each finished file on standard error (always when it is a terminal)")
+                   help="report each finished file (with --dask, task) on standard error (always when it is a terminal)")
     p = command("verify", cmd_verify, "check vector lines against refnum; last line 'N passed, M failed'",
                 [_semantics_options()], _LINES_HELP + _READING_HELP)
     _function_argument(p)
@@ -616,6 +619,8 @@ def cmd_gen(args):
         return _write_folder(args, entries, seed if args.seed is None else args.seed, description)
     if args.out and args.output:
         raise RefnumError("gen: give -o FILE (one file) or --out DIR (a folder), not both")
+    if args.dask and not args.out:
+        raise RefnumError("gen --dask writes a folder: add --out DIR")
     job = _Job(args)
     cases = args.cases or ("auto" if args.level == 1 else "level2")
     entry = plan.Entry.from_context(args.function, job.ctx, cases=cases, count=args.count,
@@ -640,12 +645,18 @@ def _write_folder(args, entries, seed, description):
     command = (f"refnum gen --suite {args.suite}" if getattr(args, "suite", None) else
                f"refnum gen {args.function}" if args.function else "refnum gen --suite corpus")
     command += f" --seed {seed} --format {kind}" + (" --intermediate" if intermediate else "")
-    manifest = suite.write_suite(args.out, entries, seed=seed, kind=kind, intermediate=intermediate,
-                                 shard=getattr(args, "shard", (0, 1)), jobs=args.jobs,
-                                 force=getattr(args, "force", False),
-                                 progress=suite.stderr_progress if getattr(args, "progress", False)
-                                 or sys.stderr.isatty() else None,
-                                 description=description, command=command)
+    options = dict(seed=seed, kind=kind, intermediate=intermediate, force=getattr(args, "force", False),
+                   progress=suite.stderr_progress if getattr(args, "progress", False) or sys.stderr.isatty() else None,
+                   description=description, command=command)
+    if getattr(args, "dask", None):
+        from .vectors import dask
+
+        if args.shard != (0, 1) or args.jobs != 1:
+            raise RefnumError("gen --dask spreads the work itself: leave out --shard and --jobs")
+        manifest = dask.write_suite(args.out, entries, args.dask, **options)
+    else:
+        manifest = suite.write_suite(args.out, entries, shard=getattr(args, "shard", (0, 1)), jobs=args.jobs,
+                                     **options)
     done = manifest.outcome
     for path in done.removed:
         suite.stderr_progress(f"removed {path}, a partial file left by an interrupted run")

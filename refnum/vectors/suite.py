@@ -17,7 +17,8 @@ Shards.  ``shard=(i, n)`` writes, for every file, the cases of index
 ``floor(i * len / n)`` up to ``floor((i + 1) * len / n)`` to ``<path>.part-<i>-of-<n>``
 and the shard's own ``manifest.part-<i>-of-<n>.json``; for the text kinds the parts of
 a file, concatenated in order, are the file (:func:`join_shards` does that and checks
-every hash).  Each shard runs anywhere (a Slurm array task, a Dask or Ray task).
+every hash).  Each shard runs anywhere (a Slurm array task, a Ray task);
+:mod:`refnum.vectors.dask` spreads a suite over a Dask cluster by itself.
 
 Faults.  Every file is written to a temporary name in its folder (``.tmp-<random><name>``)
 and renamed, so an interrupted run leaves complete files only, plus, when it was killed
@@ -211,6 +212,99 @@ def write_suite(outdir, entries, *, seed=1, kind="tv", intermediate=False, shard
     records with the same semantics and whose bytes still hash to the record (``force``:
     none, and a damaged manifest or journal is ignored instead of refused).
     """
+    plan = plan_suite(outdir, entries, seed=seed, kind=kind, intermediate=intermediate, shard=shard, force=force)
+    work = plan.work()
+    tasks = (t for f in work for t in _tasks(f.entry, seed, kind, intermediate, f.lo, f.hi))
+    several = sum(_chunk_count(kind, f.lo, f.hi) for f in work) > 1
+    pool = concurrent.futures.ProcessPoolExecutor(jobs, initializer=end_with_parent) if jobs > 1 and several else None
+    try:                                    # every file's chunks, computed in any order, used in order
+        pieces = _in_order(pool, tasks, 4 * jobs)
+        for number, f in enumerate(plan.files, 1):
+            if f.record is None:
+                digest, size = write_pieces(os.path.join(plan.outdir, f.path),
+                                             itertools.islice(pieces, _chunk_count(kind, f.lo, f.hi)))
+                plan.journal_file(f, digest, size)
+            if progress:
+                progress(f"{number}/{len(plan.files)} files, {f.path}: {f.hi - f.lo:,} cases")
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+    return plan.finish(description, command)
+
+
+class FilePlan(NamedTuple):
+    """One file of a run: its path, manifest record without the outcome (``spec``), the record of a
+    complete copy to keep (or None: to write), and its entry with the case range ``[lo, hi)``."""
+
+    path: str
+    spec: dict
+    record: dict | None
+    entry: object
+    lo: int
+    hi: int
+
+
+class Plan(NamedTuple):
+    """What one run of :func:`write_suite` (or of :func:`refnum.vectors.dask.write_suite`) does,
+    decided before anything is computed; ``journal`` records the finished files, by path."""
+
+    outdir: str
+    seed: int
+    kind: str
+    intermediate: bool
+    shard: tuple
+    meta: Metadata
+    files: list
+    journal: dict
+    previous: dict
+    removed: tuple
+    repaired: int
+
+    def work(self):
+        """The files to write (those without a complete copy to keep)."""
+        return [f for f in self.files if f.record is None]
+
+    def journal_file(self, f, digest, size):
+        """Record a finished file (of ``f.hi - f.lo`` cases) in the journal, on disk at once."""
+        self.journal[f.path] = dict(f.spec, cases=f.hi - f.lo, bytes=size, sha256=digest)
+        self.save_journal()
+
+    def save_journal(self):
+        _write_atomic(os.path.join(self.outdir, self.meta.journal),
+                      _json_bytes({"manifest": self.meta.manifest, "files": self.journal}))
+
+    def finish(self, description, command):
+        """Write the manifest, README and SHA256SUMS of the files, all finished now; remove the files
+        the previous manifest listed and this run does not, and the journal; return the Manifest."""
+        records = [f.record or self.journal[f.path] for f in self.files]
+        manifest = Manifest(
+            refnum_version=__version__,
+            description=description,
+            generator=command or "refnum.vectors.suite.write_suite",
+            seed=self.seed,
+            kind=self.kind,
+            intermediate=self.intermediate,
+            shard={"index": self.shard[0], "of": self.shard[1]},
+            flags={"0x01": "inexact", "0x02": "underflow", "0x04": "overflow", "0x08": "divide-by-zero",
+                   "0x10": "invalid"},
+            files=records,
+            total_files=len(records),
+            total_cases=sum(r["cases"] for r in records),
+            total_bytes=sum(r["bytes"] for r in records),
+        )
+        _write_metadata(self.outdir, manifest, self.meta)
+        for stale in set(self.previous) - {f.path for f in self.files}:
+            _remove(self.outdir, stale)
+        if os.path.exists(os.path.join(self.outdir, self.meta.journal)):
+            os.remove(os.path.join(self.outdir, self.meta.journal))
+        written = len(self.work())
+        manifest.outcome = Outcome(written - self.repaired, len(self.files) - written, self.repaired, self.removed)
+        return manifest
+
+
+def plan_suite(outdir, entries, *, seed=1, kind="tv", intermediate=False, shard=(0, 1), force=False):
+    """The :class:`Plan` of writing ``entries`` into ``outdir`` (see :func:`write_suite`), after
+    removing the temporary files an interrupted run of the same files left."""
     outdir = os.fspath(outdir)
     if kind not in outputs.KINDS:
         raise RefnumError(f"unknown output format '{kind}'; choose from {', '.join(outputs.KINDS)}")
@@ -221,11 +315,10 @@ def write_suite(outdir, entries, *, seed=1, kind="tv", intermediate=False, shard
     if duplicates:
         raise RefnumError(f"two suite entries write the same file: {sorted(duplicates)[0]}")
     os.makedirs(outdir, exist_ok=True)
-    removed = _remove_leftovers(outdir, paths + [n for n in meta if n])
+    removed = remove_leftovers(outdir, paths + [n for n in meta if n])
     previous, journaled = _recorded(outdir, meta, force)
     journal = {} if force else {**previous, **journaled}
-    plans = []                              # (path, spec, reusable record or None, (entry, lo, hi))
-    repaired = 0
+    files, repaired = [], 0
     for entry, path in zip(entries, paths):
         total = len(enumerate_cases(entry, seed))
         lo, hi = shard_range(total, shard)
@@ -233,52 +326,10 @@ def write_suite(outdir, entries, *, seed=1, kind="tv", intermediate=False, shard
                     shard={"index": shard[0], "of": shard[1], "cases": [lo, hi], "file_cases": total},
                     refnum_version=__version__)
         known = journal.get(path) if _same_spec(journal.get(path), spec) else None
-        record = known if known and _intact(outdir, known) else None
+        record = complete_record(outdir, known, spec)
         repaired += bool(known) and record is None
-        plans.append((path, spec, record, (entry, lo, hi)))
-    work = [p for p in plans if p[2] is None]
-    tasks = (t for _, _, _, (entry, lo, hi) in work for t in _tasks(entry, seed, kind, intermediate, lo, hi))
-    several = sum(_chunk_count(kind, lo, hi) for _, _, _, (_, lo, hi) in work) > 1
-    pool = concurrent.futures.ProcessPoolExecutor(jobs, initializer=end_with_parent) if jobs > 1 and several else None
-    records = []
-    try:                                    # every file's chunks, computed in any order, used in order
-        pieces = _in_order(pool, tasks, 4 * jobs)
-        for number, (path, spec, record, (entry, lo, hi)) in enumerate(plans, 1):
-            if record is None:
-                chunks = itertools.islice(pieces, _chunk_count(kind, lo, hi))
-                digest, size = _write_pieces(os.path.join(outdir, path), chunks)
-                record = dict(spec, cases=hi - lo, bytes=size, sha256=digest)
-                journal[path] = record
-                _write_atomic(os.path.join(outdir, meta.journal), _json_bytes({"manifest": meta.manifest,
-                                                                               "files": journal}))
-            records.append(record)
-            if progress:
-                progress(f"{number}/{len(plans)} files, {path}: {record['cases']:,} cases")
-    finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
-    manifest = Manifest(
-        refnum_version=__version__,
-        description=description,
-        generator=command or "refnum.vectors.suite.write_suite",
-        seed=seed,
-        kind=kind,
-        intermediate=intermediate,
-        shard={"index": shard[0], "of": shard[1]},
-        flags={"0x01": "inexact", "0x02": "underflow", "0x04": "overflow", "0x08": "divide-by-zero",
-               "0x10": "invalid"},
-        files=records,
-        total_files=len(records),
-        total_cases=sum(r["cases"] for r in records),
-        total_bytes=sum(r["bytes"] for r in records),
-    )
-    _write_metadata(outdir, manifest, meta)
-    for stale in set(previous) - set(paths):
-        _remove(outdir, stale)
-    if os.path.exists(os.path.join(outdir, meta.journal)):
-        os.remove(os.path.join(outdir, meta.journal))
-    manifest.outcome = Outcome(len(work) - repaired, len(plans) - len(work), repaired, removed)
-    return manifest
+        files.append(FilePlan(path, spec, record, entry, lo, hi))
+    return Plan(outdir, seed, kind, intermediate, shard, meta, files, journal, previous, removed, repaired)
 
 
 def end_with_parent():
@@ -318,6 +369,11 @@ def sums_text(lines):
     return "".join(f"{digest}  {path}\n" for digest, path in lines)
 
 
+def complete_record(outdir, record, spec):
+    """``record`` when it describes ``spec``'s file and the file is there with its bytes, else None."""
+    return record if _same_spec(record, spec) and _intact(outdir, record) else None
+
+
 def _same_spec(record, spec):
     return bool(record) and all(record.get(k) == v for k, v in spec.items())
 
@@ -343,7 +399,7 @@ def _recorded(outdir, meta, force):
     return tuple(found)
 
 
-def _remove_leftovers(outdir, paths):
+def remove_leftovers(outdir, paths):
     """Remove the temporary files (``.tmp-<random><name>``) a killed run left for any of ``paths``;
     the removed paths, sorted.  Other shards' files have other names, so shards may share a folder."""
     wanted = {}
@@ -365,7 +421,7 @@ def _remove_leftovers(outdir, paths):
     return tuple(sorted(removed))
 
 
-def _write_pieces(path, pieces):
+def write_pieces(path, pieces):
     """Stream byte pieces to a temporary file, then rename it to ``path``; (sha256, size)."""
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
@@ -386,8 +442,13 @@ def _write_pieces(path, pieces):
     return digest.hexdigest(), size
 
 
+def write_cases(path, entry, seed, kind, intermediate, lo, hi):
+    """Write cases ``[lo, hi)`` of ``entry``'s file to ``path`` in this process, atomically; (sha256, size)."""
+    return write_pieces(path, map(chunk_bytes, _tasks(entry, seed, kind, intermediate, lo, hi)))
+
+
 def _write_atomic(path, data):
-    _write_pieces(path, [data])
+    write_pieces(path, [data])
 
 
 def _json_bytes(doc):
@@ -661,7 +722,7 @@ def join_shards(outdir):
         parts = [s["files"][position] for s in shards]
         path = files[0][position]
         pieces = (_read(os.path.join(outdir, p["path"])) for p in parts)
-        digest, size = _write_pieces(os.path.join(outdir, path), pieces)
+        digest, size = write_pieces(os.path.join(outdir, path), pieces)
         record = dict(first, path=path, cases=sum(p["cases"] for p in parts), bytes=size, sha256=digest,
                       shard={"index": 0, "of": 1, "cases": [0, first["shard"]["file_cases"]],
                              "file_cases": first["shard"]["file_cases"]})
