@@ -86,6 +86,7 @@ def fl32(q):
 
 
 FLT_MAX = max_value(_F32)
+BELOW_EVERY_SCALE = -(1 << 64)        # the exponent of log2(0) = -Inf: clamps to the smallest scale
 
 
 def _log2_rounded(q, fmt_name):
@@ -96,11 +97,13 @@ def _log2_rounded(q, fmt_name):
     fmt = lookup(fmt_name)
     code, _ = project(Value.from_fraction(q), fmt, _RN)
     q = fmt.decode(code).to_fraction()
+    if not q:                                             # underflowed to 0: log2 is -Inf
+        return None
     with mpmath.workprec(fmt.p + 200):
         y = mpmath.log(mpmath.mpf(q.numerator) / q.denominator, 2)
         sign, man, exp, _ = y._mpf_
     if not man:
-        return Fraction(0)
+        return Fraction(0)                                # log2(1)
     code, _ = project(Value.finite(sign, int(man), exp), fmt, _RN)
     return fmt.decode(code).to_fraction()
 
@@ -113,7 +116,7 @@ def exponent_of(scheme, amax):
         q = amax / max_value(fmt)
         if scheme.log2 != "exact":                        # torchao's eager fallback: ceil(log2(fl32(q)))
             y = _log2_rounded(q, scheme.log2)
-            return -(-y.numerator // y.denominator) + scheme.headroom
+            return BELOW_EVERY_SCALE if y is None else -(-y.numerator // y.denominator) + scheme.headroom
         return ceil_log2(q) + scheme.headroom
     if rule == "even":
         m = fmt.m if fmt.kind == "float" else fmt.width - 2
@@ -123,6 +126,8 @@ def exponent_of(scheme, amax):
         return e - emax_elem(fmt) + scheme.headroom
     if scheme.log2 != "exact":
         y = _log2_rounded(amax, scheme.log2)
+        if y is None:
+            return BELOW_EVERY_SCALE
         e = y.numerator // y.denominator if rule == "floor" else -(-y.numerator // y.denominator)
     else:
         e = floor_log2(amax) if rule == "floor" else ceil_log2(amax)
