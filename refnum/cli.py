@@ -13,6 +13,7 @@
     refnum manifest check|join DIR         re-hash a vector folder (exit 3 on a mismatch); join shards
     refnum crosscheck BACKEND [--quick]    run refnum's cases through ml_dtypes, numpy, gfloat, torch
                                            or softfloatpy; report agreement, known differences applied
+    refnum block quantize|dequantize|explain|list SCHEME ...   shared-scale blocks (refnum.blocks.cli)
 
 FUNCTION is a TestFloat name, ``<src>_to_<dst>`` or ``<fmt>_<op>``, with any
 catalog name, alias or family name (``f32_to_f16``, ``f16_to_i32``, ``e4m3_to_bf16``,
@@ -78,7 +79,7 @@ def main(argv=None):
         args = _parse(parser, _explain_negatives(argv))
         if args.command is None:
             raise UsageError("choose a command: formats, info, table, explain, run, gen, verify, suite,"
-                             " manifest, crosscheck (try 'refnum --help')")
+                             " manifest, crosscheck, block (try 'refnum --help')")
         return args.command(args)
     except SystemExit as done:                       # --help, --version
         return done.code if isinstance(done.code, int) else EXIT_OK
@@ -215,6 +216,8 @@ def _build_parser():
     p.add_argument("action", choices=("check", "join"),
                    help="check: re-hash every file (exit 3 on any mismatch); join: concatenate shard parts")
     p.add_argument("dir", metavar="DIR")
+    from .blocks.cli import add_block_command
+    add_block_command(sub, _semantics_options, _output_option)
     p = command("crosscheck", cmd_crosscheck, "compare refnum with a peer library (ml_dtypes, numpy, gfloat,"
                 " torch, softfloatpy); exit 1 on a disagreement no known difference explains")
     p.add_argument("backend", metavar="BACKEND", help="ml_dtypes, numpy, gfloat, torch or softfloatpy")

@@ -43,6 +43,9 @@ OVERFLOW, UNDERFLOW, INEXACT, INVALID, SATURATED = (
     int(Flag.OVERFLOW), int(Flag.UNDERFLOW), int(Flag.INEXACT), int(Flag.INVALID), int(Flag.SATURATED))
 
 
+RULES_POW2 = ("floor", "ceil", "even", "rceil")
+
+
 @dataclass(frozen=True)
 class ScaleChoice:
     """The scale a rule chose: its code, the flags of choosing it, the exact divisor of the
@@ -184,7 +187,7 @@ def choose(scheme, amax, tensor_scale):
     """The :class:`ScaleChoice` of a block whose largest finite magnitude is ``amax`` > 0;
     ``tensor_scale`` is the per-tensor scale (a Fraction) of two-level schemes."""
     rule = scheme.rule
-    if rule in ("floor", "ceil", "even", "rceil"):
+    if rule in RULES_POW2:
         code, flags = encode_exponent(scheme, exponent_of(scheme, amax))
         s = scale_value(scheme, code)
         return ScaleChoice(code, flags, s)
