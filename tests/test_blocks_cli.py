@@ -4,26 +4,7 @@ Expectations come from OCP MX v1.0 §5.3 / §6.3 by hand: E4M3 max 448 = 1.75 * 
 E8M0 bias 127; E2M1 values +-{0, 0.5, 1, 1.5, 2, 3, 4, 6}.
 """
 
-import io
-import sys
-from contextlib import redirect_stderr, redirect_stdout
-
-from refnum.cli import main
-
-
-def cli(*argv, stdin=""):
-    out, err = io.StringIO(), io.StringIO()
-    saved, sys.stdin = sys.stdin, io.StringIO(stdin)
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            rc = main([str(a) for a in argv])
-    finally:
-        sys.stdin = saved
-    return rc, out.getvalue(), err.getvalue()
-
-
-def one_line_error(rc, err, fragment):
-    return rc == 2 and err.count("\n") == 1 and err.startswith("refnum: ") and fragment in err
+from test_cli import assert_input_error, cli
 
 
 def test_quantize_a_file_of_values(tmp_path):
@@ -75,23 +56,17 @@ def test_explain_shows_every_rule():
 
 def test_errors_are_one_line_and_leave_no_file(tmp_path):
     target = tmp_path / "out.txt"
-    rc, _, err = cli("block", "quantize", "mxfp4", "-o", target, stdin="1 zzz")
-    assert one_line_error(rc, err, "not a number") and not target.exists()
+    assert_input_error(*cli("block", "quantize", "mxfp4", "-o", target, stdin="1 zzz"), "not a number")
+    assert not target.exists()
     assert list(tmp_path.iterdir()) == []
-    rc, _, err = cli("block", "quantize", "mxfp5", stdin="1")
-    assert one_line_error(rc, err, "unknown block scheme 'mxfp5'")
-    rc, _, err = cli("block", "quantize", "mxfp4", "--rounding", "sr-a", "--sr-bits", "4", stdin="1")
-    assert one_line_error(rc, err, "VALUE:R")
-    rc, _, err = cli("block", "quantize", "mxfp4", "--rounding", "sr-a", "--sr-bits", "4", stdin="1:16")
-    assert one_line_error(rc, err, "out of range")
-    rc, _, err = cli("block", "dequantize", "mxfp4", stdin="7F 1G")
-    assert one_line_error(rc, err, "hex")
-    rc, _, err = cli("block", "dequantize", "mxfp4", stdin="7F 1 2 : 00")
-    assert one_line_error(rc, err, "flags")
-    rc, _, err = cli("block", "dequantize", "mxfp4", stdin="17F 1")
-    assert one_line_error(rc, err, "out of range")
-    rc, _, err = cli("block")
-    assert one_line_error(rc, err, "choose an action")
+    assert_input_error(*cli("block", "quantize", "mxfp5", stdin="1"), "unknown block scheme 'mxfp5'")
+    sr = ("block", "quantize", "mxfp4", "--rounding", "sr-a", "--sr-bits", "4")
+    assert_input_error(*cli(*sr, stdin="1"), "VALUE:R")
+    assert_input_error(*cli(*sr, stdin="1:16"), "out of range")
+    assert_input_error(*cli("block", "dequantize", "mxfp4", stdin="7F 1G"), "hex")
+    assert_input_error(*cli("block", "dequantize", "mxfp4", stdin="7F 1 2 : 00"), "flags")
+    assert_input_error(*cli("block", "dequantize", "mxfp4", stdin="17F 1"), "out of range")
+    assert_input_error(*cli("block"), "choose an action")
     rc, out, _ = cli("block", "quantize", "mxfp4", "-o", target, stdin="1 2")
     assert rc == 0 and out == "" and target.read_text() == "7E 4 6 : 00 00 00\n"    # X = 2**(1 - 2): 2 (0x4), 4 (0x6)
 
