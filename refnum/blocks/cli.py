@@ -6,6 +6,8 @@
     refnum block quantize SCHEME [opts] [FILE]        values (or --codes-of FORMAT codes) -> block lines
     refnum block dequantize SCHEME [FILE]             block lines -> exact values, one line a block
     refnum block explain SCHEME VALUE...              amax, the scale under every rule, each element
+    refnum block gen [--out DIR]                      the block vector corpus (vectors/blocks)
+    refnum block verify SCHEME [opts] FILE            check 'X1 ... Xn | block line' vectors
 
 Input values are whitespace- or comma-separated; 1D schemes take them in reading
 order, k per block (the last block may be shorter); 2D schemes (``tile``) read
@@ -53,6 +55,15 @@ def add_block_command(sub, semantics_options, output_option):
     p.set_defaults(command=cmd_dequantize)
     p.add_argument("--hex", action="store_true", help="write C99 hex floats instead of exact decimals")
     p.add_argument("file", metavar="FILE", nargs="?", default="-", help="block lines (default: standard input)")
+    p = actions.add_parser("gen", help="write the block vector corpus (manifest.json, SHA256SUMS)",
+                           allow_abbrev=False)
+    p.set_defaults(command=cmd_gen)
+    p.add_argument("--out", default="vectors/blocks", metavar="DIR", help="output folder (default: vectors/blocks)")
+    p = actions.add_parser("verify", help="check block vector lines 'X1 ... Xn | block line'; last line"
+                           " 'N passed, M failed'", allow_abbrev=False, parents=[_scheme_options()])
+    p.set_defaults(command=cmd_verify)
+    p.add_argument("file", metavar="FILE", help="vector lines ('-' for standard input)")
+    p.add_argument("--errors", type=int, default=20, metavar="N", help="print at most N mismatches (default 20)")
     p = actions.add_parser("explain", help="amax, the scale under every rule, and each element's rounding",
                            allow_abbrev=False, parents=[semantics_options(), _scheme_options()])
     p.set_defaults(command=cmd_explain)
@@ -92,7 +103,7 @@ def scheme_of(args):
 
 
 def _missing_action(args):
-    raise RefnumError("choose an action: list, quantize, dequantize, explain (try 'refnum block --help')")
+    raise RefnumError("choose an action: list, quantize, dequantize, explain, gen, verify (try 'refnum block --help')")
 
 
 def cmd_list(args):
@@ -210,6 +221,36 @@ def cmd_dequantize(args):
         for b in blocks:
             out.write(" ".join(v.hex() if args.hex else str(v) for v in dequantize(b)) + "\n")
     return cli.EXIT_OK
+
+
+def cmd_gen(args):
+    from .. import cli
+    from . import corpus
+
+    manifest = corpus.write(args.out)
+    print(f"{manifest['total_files']} files, {sum(r['count'] for r in manifest['files'])} blocks in {args.out}")
+    return cli.EXIT_OK
+
+
+def cmd_verify(args):
+    from .. import cli
+    from .corpus import check_line
+
+    s = scheme_of(args)
+    passed = failed = 0
+    with cli._input(args.file) as f:
+        for where, line in enumerate(f, 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            problem = check_line(s, line, where)
+            if problem is None:
+                passed += 1
+                continue
+            failed += 1
+            if failed <= args.errors:
+                print(problem)
+    print(f"{passed} passed, {failed} failed")
+    return cli.EXIT_MISMATCH if failed else cli.EXIT_OK
 
 
 def cmd_explain(args):

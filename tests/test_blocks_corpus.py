@@ -1,0 +1,57 @@
+"""The published block vectors (vectors/blocks): regenerate byte for byte, verify, and agree with
+the brute-force oracle (tests/oracle.py) line by line for MXFP4 and MXFP6."""
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+import oracle
+from refnum.blocks import corpus
+from refnum.vectors.suite import check_manifest
+from test_cli import cli
+
+CORPUS = Path(__file__).resolve().parent.parent / "vectors" / "blocks"
+
+
+def test_committed_block_corpus_regenerates(tmp_path):
+    manifest = corpus.write(tmp_path)
+    assert (CORPUS / "manifest.json").read_text() == (tmp_path / "manifest.json").read_text()
+    assert check_manifest(CORPUS) == (manifest["total_files"], [])
+    assert (CORPUS / "README.md").read_text() == corpus.README
+
+
+@pytest.mark.parametrize("name, elem", [("mxfp4", "e2m1"), ("mxfp6_e2m3", "e2m3"), ("mxfp6_e3m2", "e3m2")])
+@pytest.mark.parametrize("cases", ["elements", "amax"])
+def test_committed_lines_against_the_oracle(name, elem, cases):
+    """FLOOR files: the scale is 2**(floor(log2 amax) - e_m) clamped to [-127, 127], found by search,
+    and every element is the oracle's RNE-and-clamp rounding of x / scale."""
+    fmt = oracle.catalog_format(elem)
+    top = max(v for v in oracle.small_float_values(fmt).values() if isinstance(v, Fraction))
+    e_m = max(k for k in range(8) if 2 ** k <= top)
+    lines = (CORPUS / name / f"floor_{cases}.tv").read_text().splitlines()
+    for line in lines:
+        inputs, _, block = line.partition(" | ")
+        xs = [oracle.ieee_value(int(c, 16), 8, 23) for c in inputs.split()]
+        amax = max(abs(x) for x in xs)
+        e = next(k for k in range(-160, 130) if Fraction(2) ** k <= amax < Fraction(2) ** (k + 1)) - e_m
+        e = min(max(e, -127), 127)
+        codes, _, flags = block.partition(" : ")
+        scale, *elements = (int(c, 16) for c in codes.split())
+        assert scale == e + 127, line
+        assert [c for c in elements] == [oracle.nearest(x / Fraction(2) ** e, fmt, "rne", "finite")[0] for x in xs]
+    assert len(lines) >= 5
+
+
+def test_verify_passes_and_catches_a_changed_line(tmp_path):
+    path = CORPUS / "mxfp8_e4m3" / "rceil_amax.tv"
+    rc, out, _ = cli("block", "verify", "mxfp8_e4m3", "--scale-rule", "rceil", path)
+    assert rc == 0 and out.splitlines()[-1] == f"{len(path.read_text().splitlines())} passed, 0 failed"
+    lines = path.read_text().splitlines()
+    inputs, _, block = lines[3].partition(" | ")
+    fields = block.split()
+    fields[1] = f"{int(fields[1], 16) ^ 1:02X}"
+    bad = tmp_path / "bad.tv"
+    bad.write_text("\n".join(lines[:3] + [inputs + " | " + " ".join(fields)]) + "\n")
+    rc, out, _ = cli("block", "verify", "mxfp8_e4m3", "--scale-rule", "rceil", bad)
+    assert rc == 1 and out.splitlines()[-1] == "3 passed, 1 failed" and out.startswith("line 4: ")
