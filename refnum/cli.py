@@ -178,7 +178,7 @@ def _build_parser():
     p.add_argument("--operand-formats", metavar="A,B[,C]",
                    help="a format for each operand of an operation (default: the function name's)")
     p.add_argument("--suite", metavar="NAME|FILE", help="a built-in suite (" + ", ".join(_builtin_suites())
-                   + ") or a .toml/.json suite file; needs --out")
+                   + ", blocks) or a .toml/.json suite file; needs --out")
     p.add_argument("--out", metavar="DIR", help="write files, manifest.json and SHA256SUMS into DIR")
     p.add_argument("--format", dest="kind", choices=("tv", "memh", "jsonl", "npz"), default="tv",
                    help="output format (default tv, TestFloat lines)")
@@ -542,6 +542,9 @@ def cmd_gen(args):
             raise RefnumError("gen: give a FUNCTION or --suite, not both")
         if not args.out:
             raise RefnumError("gen --suite writes a folder: add --out DIR")
+        if args.suite == "blocks":                   # shared-scale block vectors (refnum.blocks.corpus)
+            from .blocks.cli import gen_suite
+            return gen_suite(args.out, args.kind)
         description, seed, entries = plan.load_suite(args.suite)
         return _write_folder(args, entries, seed if args.seed is None else args.seed, description)
     if args.out and args.output:

@@ -1,6 +1,7 @@
 """The published block vectors (vectors/blocks): regenerate byte for byte, verify, and agree with
 the brute-force oracle (tests/oracle.py) line by line for MXFP4 and MXFP6."""
 
+import json
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,10 +16,25 @@ CORPUS = Path(__file__).resolve().parent.parent / "vectors" / "blocks"
 
 
 def test_committed_block_corpus_regenerates(tmp_path):
-    manifest = corpus.write(tmp_path)
+    """refnum gen --suite blocks gives the committed bytes (every file's SHA-256 is in the manifest)."""
+    rc, out, _ = cli("gen", "--suite", "blocks", "--out", tmp_path)
+    assert rc == 0 and out.startswith("50 files")
     assert (CORPUS / "manifest.json").read_text() == (tmp_path / "manifest.json").read_text()
-    assert check_manifest(CORPUS) == (manifest["total_files"], [])
+    assert check_manifest(CORPUS) == (50, [])
     assert (CORPUS / "README.md").read_text() == corpus.README
+
+
+def test_jsonl_records_are_the_tv_lines():
+    from refnum.blocks import scheme
+    s = scheme("nvfp4")
+    for codes in corpus.amax_blocks(s)[:20]:
+        inputs, _, block = corpus.vector_line(s, codes).partition(" | ")
+        record = json.loads(corpus.vector_line(s, codes, "jsonl"))
+        codes_part, _, flags = block.partition(" : ")
+        t, scale, *elements = (int(c, 16) for c in codes_part.split())
+        assert record["inputs"] == inputs.split() and record["tensor_scale"] == f"{t:08X}"
+        assert (record["scale"], record["elements"]) == (scale, elements)
+        assert [record["scale_flags"]] + record["flags"] == [int(f, 16) for f in flags.split()]
 
 
 @pytest.mark.parametrize("name, elem", [("mxfp4", "e2m1"), ("mxfp6_e2m3", "e2m3"), ("mxfp6_e3m2", "e3m2")])

@@ -85,10 +85,19 @@ def amax_blocks(s):
 _CASES = {"elements": element_blocks, "amax": amax_blocks}
 
 
-def vector_line(s, codes):
-    """``X1 ... Xn | <block line>`` of binary32 input codes."""
+KINDS = ("tv", "jsonl")
+
+
+def vector_line(s, codes, kind="tv"):
+    """``X1 ... Xn | <block line>`` of binary32 input codes, or its JSON object (``jsonl``)."""
     b = quantize([_F32.decode(c) for c in codes], s)
-    return " ".join(f"{c:08X}" for c in codes) + " | " + block_line(b)
+    if kind == "tv":
+        return " ".join(f"{c:08X}" for c in codes) + " | " + block_line(b)
+    record = {"inputs": [f"{c:08X}" for c in codes], "scale": b.scale, "elements": list(b.elements),
+              "scale_flags": b.scale_flags, "flags": list(b.flags)}
+    if b.tensor_scale is not None:
+        record["tensor_scale"] = f"{b.tensor_scale:08X}"
+    return json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
 def check_line(s, line, where=0):
@@ -110,17 +119,18 @@ def check_line(s, line, where=0):
     return f"line {where}: {block.strip()} expected {want}"
 
 
-def write(outdir):
+def write(outdir, kind="tv"):
     """Write the corpus into ``outdir`` (each file atomically), then manifest.json and SHA256SUMS."""
     from ..vectors.suite import file_sha256, sums_text
 
     records = []
     for path, s, cases in plan():
-        lines = [vector_line(s, codes) + "\n" for codes in _CASES[cases](s)]
+        path = path[:-len(".tv")] + "." + kind
+        lines = [vector_line(s, codes, kind) + "\n" for codes in _CASES[cases](s)]
         _write_text(os.path.join(outdir, path), "".join(lines))
         full = os.path.join(outdir, path)
         fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(s).items()}
-        records.append({"path": path, "scheme": fields, "cases": cases, "count": len(lines),
+        records.append({"path": path, "scheme": fields, "cases": cases, "count": len(lines), "format": kind,
                         "inputs": "binary32", "bytes": os.path.getsize(full), "sha256": file_sha256(full)})
     manifest = {"description": "refnum block vectors: element codes against scale boundaries and the amax "
                 "values where the scale rules disagree (MXFP8/6/4, MXINT8, NVFP4)",
