@@ -209,6 +209,12 @@ def test_stochastic_elements_and_rand_validation():
         scheme("mxfp5")
     with pytest.raises(RefnumError, match="tensor_scale"):
         quantize(["1"], s, tensor_scale=0x3F800000)
+    with pytest.raises(RefnumError, match="per-tensor scale"):
+        scheme("mxfp4", rule="nvfp4")
+    with pytest.raises(RefnumError, match="floating-point scale"):
+        scheme("dfp16", rule="amax")
+    with pytest.raises(RefnumError, match="k must be"):
+        scheme("mxfp4", k=0)
 
 
 def test_requantize_is_one_rounding():

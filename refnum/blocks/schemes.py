@@ -78,6 +78,11 @@ class Scheme:
             raise RefnumError(f"scheme {self.name}: tile {self.tile} must be (rows, cols) with rows * cols = k")
         if type(self.headroom) is not int:
             raise RefnumError(f"scheme {self.name}: headroom must be an int")
+        if self.rule.startswith("nvfp4") != self.tensor_scale:
+            raise RefnumError(f"scheme {self.name}: rule {self.rule} " + ("needs" if self.rule.startswith("nvfp4")
+                              else "does not take") + " a per-tensor scale (the nvfp4 rules and only they do)")
+        if self.rule in ("amax", "te_current") and self.exponent_scale:
+            raise RefnumError(f"scheme {self.name}: rule {self.rule} needs a floating-point scale format")
         object.__setattr__(self, "rounding", canonical_rounding(self.rounding))
 
     @property
