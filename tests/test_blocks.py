@@ -298,6 +298,10 @@ def test_tiles_2d():
     assert [len(p) for p in pieces] == [256, 256, 64, 64]
     assert pieces[1][:2] == [Fraction(16), Fraction(17)] and pieces[1][16] == Fraction(48)
     assert len(blocks_of(rows, scheme("mxfp8_e4m3"))) == 20
+    with pytest.raises(TypeError, match="rand must be"):
+        quantize_tensor(rows, s, Context(rounding="sr-a", sr_bits=4), rand=[1, 2])
+    with pytest.raises(RefnumError, match="rand: give a matrix"):
+        quantize_tensor(rows, s, Context(rounding="sr-a", sr_bits=4), rand=[[0] * 32])
 
 
 def test_fp8_recipes():

@@ -107,7 +107,11 @@ def quantize_tensor(rows, scheme, ctx=None, rand=None):
     scheme comes from the whole matrix's amax.  ``rand`` is a matrix of the same shape."""
     s = lookup_scheme(scheme)
     pieces = blocks_of(rows, s)
-    rands = blocks_of(rand, s) if rand is not None else [None] * len(pieces)
+    rands = [None] * len(pieces)
+    if rand is not None:
+        rands = blocks_of(rand, s, "rand")
+        if len(rands) != len(pieces) or any(len(r) != len(p) for r, p in zip(rands, pieces)):
+            raise RefnumError("rand: give a matrix of random integers of the same shape as rows")
     tcode = None
     if s.tensor_scale:
         vals = [exact(x) for piece in pieces for x in piece]
@@ -116,13 +120,14 @@ def quantize_tensor(rows, scheme, ctx=None, rand=None):
     return [quantize(p, s, ctx, r, tcode) for p, r in zip(pieces, rands)]
 
 
-def blocks_of(rows, scheme):
+def blocks_of(rows, scheme, name="rows"):
     """The blocks of a matrix: 1D rows of at most k, or (r, c) tiles flattened row-major
     (edge tiles smaller)."""
     if not isinstance(rows, (list, tuple)) or not all(isinstance(r, (list, tuple)) for r in rows):
-        raise TypeError("rows must be a list of rows (lists of values)")
+        raise TypeError(f"{name} must be a list of rows (lists of values)")
     if len({len(r) for r in rows}) > 1:
-        raise RefnumError("rows: every row must have the same length")
+        raise RefnumError(f"{name}: every row must have the same length")
+    scheme = lookup_scheme(scheme)
     th, tw = scheme.tile or (1, scheme.k)
     ncols = len(rows[0]) if rows else 0
     return [[x for row in rows[i:i + th] for x in row[j:j + tw]]
