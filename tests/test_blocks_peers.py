@@ -61,10 +61,8 @@ def torchao_scheme(name, rule):
     return scheme(name, rule=rule, log2="binary32" if rule == "rceil" else "exact")
 
 
-@pytest.mark.parametrize("name", MX)
-@pytest.mark.parametrize("rule", ("floor", "ceil", "even", "rceil"))
-def test_torchao_mx(torchao_mx, name, rule):
-    x = sample(120, 1)
+def torchao_agrees(torchao_mx, name, rule, x):
+    """How many blocks torchao and refnum agree on, scale and every element (TA-1 blocks: scale only)."""
     scales, codes = torchao_mx(x, name, rule)
     s = torchao_scheme(name, rule)
     checked = 0
@@ -75,7 +73,21 @@ def test_torchao_mx(torchao_mx, name, rule):
             continue
         assert b.elements == tuple(int(c) for c in cs), row
         checked += 1
-    assert checked > 60
+    return checked
+
+
+@pytest.mark.parametrize("name", MX)
+@pytest.mark.parametrize("rule", ("floor", "ceil", "even", "rceil"))
+def test_torchao_mx(torchao_mx, name, rule):
+    assert torchao_agrees(torchao_mx, name, rule, sample(120, 1)) > 60
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MX)
+@pytest.mark.parametrize("rule", ("floor", "ceil", "even", "rceil"))
+def test_torchao_mx_bulk(torchao_mx, name, rule):
+    """2,000 seeded blocks of 32 per scheme and rule (about 3 s each; 40,000 blocks in all)."""
+    assert torchao_agrees(torchao_mx, name, rule, sample(2000, 7)) > 1000
 
 
 @pytest.mark.parametrize("rule", ("floor", "even", "ceil"))
