@@ -9,6 +9,8 @@ import random
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import oracle
 from refnum import Context, Flag, RefnumError
@@ -314,3 +316,16 @@ def test_fp8_recipes():
     assert oracle.ieee_value(ue8.scale, 8, 23) == Fraction(1, 4)      # 2**ceil(log2(100/448))
     te = quantize(["100", "-3.3"], "fp8_tensor_te")
     assert oracle.ieee_value(te.scale, 8, 23) * 448 / 100 - 1 < Fraction(1, 2 ** 22)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.sampled_from(sorted(MX_FLOAT) + ["mxint8", "dfp16", "msfp12", "bfp8"]),
+       st.lists(st.tuples(st.integers(-(1 << 24), 1 << 24), st.integers(-160, 140)), min_size=1, max_size=8))
+def test_floor_requantize_is_idempotent(name, parts):
+    """Under FLOOR a quantized block is a fixed point: its dequantized amax stays in the binade
+    [2**e_m, 2**(e_m+1)) * X, so quantizing the exact values again gives the same codes, no flag."""
+    vals = [Fraction(m) * Fraction(2) ** e for m, e in parts]
+    b = quantize(vals, scheme(name, k=8))
+    again = requantize(b, b.scheme)
+    assert (again.scale, again.elements) == (b.scale, b.elements)
+    assert all(f & 0x1F == 0 for f in again.flags) or b.scale == 0 or any(abs(v) > 2**140 for v in vals)

@@ -179,15 +179,11 @@ def _cell(token, src, ctx, where):
 def block_line(b):
     """``[T] SCALE E1 ... En : SF F1 ... Fn`` in upper-case hex."""
     s = b.scheme
-    sd, ed = _digits(s.scale_format), _digits(s.element_format)
+    sd, ed = s.scale_format.hex_digits, s.element_format.hex_digits
     head = [f"{b.tensor_scale:08X}"] if b.tensor_scale is not None else []
     head += [f"{b.scale:0{sd}X}"] + [f"{c:0{ed}X}" for c in b.elements]
     flags = [f"{b.scale_flags:02X}"] + [f"{f:02X}" for f in b.flags]
     return " ".join(head) + " : " + " ".join(flags)
-
-
-def _digits(fmt):
-    return (fmt.k + 3) // 4
 
 
 def parse_block_line(line, s, where=0):
@@ -283,11 +279,11 @@ def explain_lines(s, vals, ctx):
                 c = choose(s.replace(rule=rule, log2=log2), amax, None)
                 label = rule if log2 == "exact" else f"{rule} (log2 in {log2})"
                 value = decode(c.code, s.scale_format) if not s.exponent_scale else exact(c.divisor)
-                lines.append(f"scale    {label:<26} 0x{c.code:0{_digits(s.scale_format)}X} = {value}"
+                lines.append(f"scale    {label:<26} 0x{c.code:0{s.scale_format.hex_digits}X} = {value}"
                              + (f"   flags {Flag.letters(c.flags)}" if c.flags else ""))
     b = quantize(vals, s, ctx, [0] * len(vals) if ctx.rounding.startswith("sr-") else None)
     lines.append(f"chosen   {block_line(b)}")
     for i, (v, code, flags, back) in enumerate(zip(vals, b.elements, b.flags, dequantize(b))):
-        lines.append(f"element {i:>2}  {str(v):>14} -> 0x{code:0{_digits(s.element_format)}X}"
+        lines.append(f"element {i:>2}  {str(v):>14} -> 0x{code:0{s.element_format.hex_digits}X}"
                      f" = {decode(code, s.element_format)} x scale = {back}   flags {Flag.letters(flags)}")
     return lines

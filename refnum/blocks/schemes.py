@@ -139,7 +139,7 @@ _SCHEMES = [
     (Scheme("flexpoint16", "int16", "int8", k=1 << 20, exponent_scale=True, nonfinite="element",
             spec="Flexpoint flex16+5 (Koster et al. 2017): int16 mantissas, one shared exponent per tensor"), ""),
     # dynamic fixed point (Das et al. 2018): INT16 with one shared exponent per tensor
-    (Scheme("dfp16", "int16", "int32", k=1 << 20, exponent_scale=True, nonfinite="element",
+    (Scheme("dfp16", "int16", "int16", k=1 << 20, exponent_scale=True, nonfinite="element",
             spec="Das et al. 2018 (arXiv:1802.00930) §3: Es = floor(log2 amax) - (P - 2)"), "int16_dfp"),
     # FP8 tensor-scaling recipes: FP32 scale (the decode multiplier), E4M3 elements
     (Scheme("fp8_tensor", "e4m3", "binary32", k=1 << 20, rule="amax", nonfinite="element",
