@@ -10,7 +10,7 @@ import pytest
 import oracle
 from refnum.blocks import corpus
 from refnum.vectors.suite import check_manifest
-from test_cli import cli
+from test_cli import assert_input_error, cli
 
 CORPUS = Path(__file__).resolve().parent.parent / "vectors" / "blocks"
 
@@ -22,6 +22,8 @@ def test_committed_block_corpus_regenerates(tmp_path):
     assert (CORPUS / "manifest.json").read_text() == (tmp_path / "manifest.json").read_text()
     assert check_manifest(CORPUS) == (50, [])
     assert (CORPUS / "README.md").read_text() == corpus.README
+    assert_input_error(*cli("gen", "--suite", "blocks", "--out", tmp_path / "x", "--format", "npz"), "tv or jsonl")
+    assert not (tmp_path / "x").exists()
 
 
 def test_jsonl_records_are_the_tv_lines():
