@@ -10,7 +10,7 @@ import pytest
 import oracle
 from refnum.blocks import corpus
 from refnum.vectors.suite import check_manifest
-from test_cli import assert_input_error, cli
+from test_cli import cli
 
 CORPUS = Path(__file__).resolve().parent.parent / "vectors" / "blocks"
 
@@ -22,8 +22,8 @@ def test_committed_block_corpus_regenerates(tmp_path):
     assert (CORPUS / "manifest.json").read_text() == (tmp_path / "manifest.json").read_text()
     assert check_manifest(CORPUS) == (50, [])
     assert (CORPUS / "README.md").read_text() == corpus.README
-    assert_input_error(*cli("gen", "--suite", "blocks", "--out", tmp_path / "x", "--format", "npz"), "tv or jsonl")
-    assert not (tmp_path / "x").exists()
+    rc, _, _ = cli("gen", "--suite", "blocks", "--out", tmp_path / "npz", "--format", "npz")
+    assert rc == 0 and check_manifest(tmp_path / "npz") == (50, [])
 
 
 def test_jsonl_records_are_the_tv_lines():
@@ -73,3 +73,28 @@ def test_verify_passes_and_catches_a_changed_line(tmp_path):
     bad.write_text("\n".join(lines[:3] + [inputs + " | " + " ".join(fields)]) + "\n")
     rc, out, _ = cli("block", "verify", "mxfp8_e4m3", "--scale-rule", "rceil", bad)
     assert rc == 1 and out.splitlines()[-1] == "3 passed, 1 failed" and out.startswith("line 4: ")
+
+
+@pytest.mark.parametrize("name", ["mxfp6_e3m2", "nvfp4"])
+def test_memh_and_npz_hold_the_tv_blocks(tmp_path, name):
+    """The memh words, split by memh_fields, and the npz arrays give the tv lines' codes."""
+    from refnum.blocks import scheme
+    s = scheme(name)
+    cases = [(codes, corpus.quantize([corpus._F32.decode(c) for c in codes], s)) for codes in corpus.amax_blocks(s)]
+    fields = corpus.memh_fields(s)
+    for (codes, b), word in zip(cases, corpus._memh(s, cases).decode().split()):
+        word, values = int(word, 16), []
+        for _, bits in reversed(fields):
+            values.append(word & ((1 << bits) - 1))
+            word >>= bits
+        values.reverse()
+        tv = corpus.vector_line(s, codes).replace("|", "").replace(":", "").split()
+        assert values == [int(v, 16) for v in tv]
+    np = pytest.importorskip("numpy")
+    path = tmp_path / "x.npz"
+    path.write_bytes(corpus._npz(s, cases))
+    arrays = np.load(path)
+    assert arrays["elements"].reshape(-1, s.k).tolist() == [list(b.elements) for _, b in cases]
+    assert arrays["inputs"].reshape(-1, s.k).tolist() == [list(c) for c, _ in cases]
+    assert arrays["scale"].tolist() == [b.scale for _, b in cases]
+    assert arrays["flags"].reshape(-1, s.k).tolist() == [list(b.flags) for _, b in cases]

@@ -59,8 +59,9 @@ def add_block_command(sub, semantics_options, output_option):
                            allow_abbrev=False)
     p.set_defaults(command=cmd_gen)
     p.add_argument("--out", default="vectors/blocks", metavar="DIR", help="output folder (default: vectors/blocks)")
-    p.add_argument("--format", dest="kind", choices=("tv", "jsonl"), default="tv",
-                   help="tv: 'X1 ... Xn | block line'; jsonl: one JSON object per block")
+    p.add_argument("--format", dest="kind", choices=("tv", "jsonl", "memh", "npz"), default="tv",
+                   help="tv: 'X1 ... Xn | block line'; jsonl: one JSON object per block; memh: one"
+                        " $readmemh word per block; npz: NumPy arrays (spec/vectors-formats.md)")
     p = actions.add_parser("verify", help="check block vector lines 'X1 ... Xn | block line'; last line"
                            " 'N passed, M failed'", allow_abbrev=False, parents=[_scheme_options()])
     p.set_defaults(command=cmd_verify)
@@ -231,7 +232,7 @@ def gen_suite(out, kind="tv"):
     from . import corpus
 
     if kind not in corpus.KINDS:
-        raise RefnumError(f"block vectors are written as {' or '.join(corpus.KINDS)}, not {kind}")
+        raise RefnumError(f"block vectors are written as {', '.join(corpus.KINDS)}, not {kind}")
     manifest = corpus.write(out, kind)
     print(f"{manifest['total_files']} files, {sum(r['count'] for r in manifest['files'])} blocks in {out}")
     return cli.EXIT_OK

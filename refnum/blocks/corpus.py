@@ -57,7 +57,8 @@ def element_blocks(s):
     for e in (-127, -20, 0, 20, 126 - emax_elem(fmt)):
         scale = Fraction(2) ** e
         for i in range(0, len(grid), s.k - 1):
-            blocks.append([f32(top * scale)] + [f32(v * scale) for v in grid[i:i + s.k - 1]])
+            piece = [f32(v * scale) for v in grid[i:i + s.k - 1]]
+            blocks.append([f32(top * scale)] + piece + [0] * (s.k - 1 - len(piece)))   # full blocks: +0 pads
     return blocks
 
 
@@ -75,7 +76,7 @@ def amax_blocks(s):
     for n in (-130, -100, -1, 0, 1, 50, 126 - emax_elem(fmt)):
         for mark in marks:
             amax = mark * Fraction(2) ** n
-            rest = [amax * Fraction((-1) ** j, j + 2) for j in range(min(s.k, 16) - 1)]
+            rest = [amax * Fraction((-1) ** j, j + 2) for j in range(s.k - 1)]
             block = [f32(amax)] + [f32(v) for v in rest]
             if block not in blocks:                        # marks that meet in binary32 near the bottom
                 blocks.append(block)
@@ -85,7 +86,7 @@ def amax_blocks(s):
 _CASES = {"elements": element_blocks, "amax": amax_blocks}
 
 
-KINDS = ("tv", "jsonl")
+KINDS = ("tv", "jsonl", "memh", "npz")
 
 
 def vector_line(s, codes, kind="tv"):
@@ -126,18 +127,24 @@ def write(outdir, kind="tv"):
     records = []
     for path, s, cases in plan():
         path = path[:-len(".tv")] + "." + kind
-        lines = [vector_line(s, codes, kind) + "\n" for codes in _CASES[cases](s)]
-        _write_text(os.path.join(outdir, path), "".join(lines))
+        blocks = _CASES[cases](s)
         full = os.path.join(outdir, path)
+        if kind in ("tv", "jsonl"):
+            lines = [vector_line(s, codes, kind) + "\n" for codes in blocks]
+            _write_bytes(full, "".join(lines).encode("ascii"))
+        else:
+            lines = blocks
+            _write_bytes(full, _ENCODERS[kind](s, [(codes, quantize([_F32.decode(c) for c in codes], s))
+                                                   for codes in blocks]))
         fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(s).items()}
         records.append({"path": path, "scheme": fields, "cases": cases, "count": len(lines), "format": kind,
                         "inputs": "binary32", "bytes": os.path.getsize(full), "sha256": file_sha256(full)})
     manifest = {"description": "refnum block vectors: element codes against scale boundaries and the amax "
                 "values where the scale rules disagree (MXFP8/6/4, MXINT8, NVFP4)",
                 "refnum_version": __version__, "total_files": len(records), "files": records}
-    _write_text(os.path.join(outdir, "manifest.json"), json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    _write_text(os.path.join(outdir, "SHA256SUMS"), sums_text(records))
-    _write_text(os.path.join(outdir, "README.md"), README)
+    _write_bytes(os.path.join(outdir, "manifest.json"), (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+    _write_bytes(os.path.join(outdir, "SHA256SUMS"), sums_text(records).encode())
+    _write_bytes(os.path.join(outdir, "README.md"), README.encode())
     return manifest
 
 
@@ -157,14 +164,65 @@ re-hashes the folder against `manifest.json` and `SHA256SUMS`.
 """
 
 
-def _write_text(path, text):
+def memh_fields(s):
+    """[(name, bits)] of a block's memh word, most significant first."""
+    k, sb, eb = s.k, s.scale_format.k, s.element_format.k
+    return ([(f"x{i}", 32) for i in range(k)] + ([("tensor_scale", 32)] if s.tensor_scale else [])
+            + [("scale", sb)] + [(f"e{i}", eb) for i in range(k)] + [("scale_flags", 8)]
+            + [(f"f{i}", 8) for i in range(k)])
+
+
+def _memh(s, cases):
+    """One ``$readmemh`` word per block: the fields of :func:`memh_fields` concatenated."""
+    fields = memh_fields(s)
+    digits = (sum(bits for _, bits in fields) + 3) // 4
+    lines = []
+    for codes, b in cases:
+        values = list(codes) + ([b.tensor_scale] if s.tensor_scale else []) + [b.scale, *b.elements,
+                                                                             b.scale_flags, *b.flags]
+        word = 0
+        for (_, bits), v in zip(fields, values):
+            word = word << bits | v
+        lines.append(f"{word:0{digits}X}\n")
+    return "".join(lines).encode("ascii")
+
+
+def _npz(s, cases):
+    """NumPy arrays (stored, no compression): ``inputs``, ``elements`` and ``flags`` flat, row-major
+    (reshape to (-1, k)); ``scale``, ``scale_flags`` and, for two-level schemes, ``tensor_scale``."""
+    import io
+    import zipfile
+
+    from ..vectors.outputs import npy_bytes
+
+    columns = [("inputs", [c for codes, _ in cases for c in codes], 32)]
+    if s.tensor_scale:
+        columns.append(("tensor_scale", [b.tensor_scale for _, b in cases], 32))
+    columns += [("scale", [b.scale for _, b in cases], s.scale_format.k),
+                ("elements", [e for _, b in cases for e in b.elements], s.element_format.k),
+                ("scale_flags", [b.scale_flags for _, b in cases], 8),
+                ("flags", [f for _, b in cases for f in b.flags], 8)]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, values, bits in columns:
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.create_system = 3                          # Unix, whatever machine writes it
+            info.external_attr = 0o100644 << 16
+            archive.writestr(info, npy_bytes(values, bits))
+    return buffer.getvalue()
+
+
+_ENCODERS = {"memh": _memh, "npz": _npz}
+
+
+def _write_bytes(path, data):
     import tempfile
 
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".block.", suffix=".tmp", dir=os.path.dirname(path) or ".")
     try:
-        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
