@@ -133,7 +133,8 @@ def torchao_nvfp4():
 
     def quant(x, per_tensor_scale):
         t = torch.from_numpy(np.ascontiguousarray(x))
-        scales, data = nv.nvfp4_quantize(t, 16, torch.tensor(per_tensor_scale, dtype=torch.float32))
+        pts = None if per_tensor_scale is None else torch.tensor(per_tensor_scale, dtype=torch.float32)
+        scales, data = nv.nvfp4_quantize(t, 16, pts)
         data = data.numpy()
         codes = np.stack([data & 0xF, data >> 4], axis=-1).reshape(x.shape)
         return scales.view(torch.uint8).numpy(), codes
@@ -191,3 +192,17 @@ def test_gfloat_float64_log2_off_by_one(gfloat):
     knob = dequantize(quantize(values(row), scheme("mxfp8_e4m3", log2="binary64")))
     spec = dequantize(quantize(values(row), "mxfp8_e4m3"))
     assert [Fraction(float(g)) for g in got] == [v.to_fraction() for v in knob] != [v.to_fraction() for v in spec]
+
+
+def test_torchao_nvfp4_single_level(torchao_nvfp4):
+    """torchao without a per-tensor scale: s_b = e4m3(clamp(amax / 6, 2**-6, 448)), x * fl(1 / s_b);
+    the nvfp4_torchao_1level scheme, every block scale and element (zero and tiny blocks included)."""
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((16, 64)) * np.exp2(rng.integers(-12, 8, size=(16, 1)))).astype(np.float32)
+    x[2, :16] = 0
+    x[3, :16] *= np.float32(2.0 ** -20)
+    scales, codes = torchao_nvfp4(x, None)
+    blocks = quantize_tensor([values(r) for r in x], "nvfp4_torchao_1level")
+    assert [b.scale for b in blocks] == [int(c) for c in scales.reshape(-1)]
+    assert [b.elements for b in blocks] == [tuple(int(c) for c in codes[i, j:j + 16])
+                                            for i in range(16) for j in range(0, 64, 16)]

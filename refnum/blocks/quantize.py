@@ -68,7 +68,7 @@ def quantize(values, scheme, ctx=None, rand=None, tensor_scale=None):
     if any(not v.is_finite for v in vals) and s.nonfinite == "scale":
         return _nan_block(s, vals, tcode)
     amax = max((abs(v.to_fraction()) for v in vals if v.is_finite), default=Fraction(0))
-    gval = None if g is None else g[1]
+    gval = g[1] if g is not None else (Fraction(1) if s.rule.startswith("nvfp4") else None)   # single level
     choice = rules.choose(s, amax, gval) if amax else rules.zero_choice(s, gval)
     codes, flags = zip(*(_element(s, v, choice, ectx, r) for v, r in zip(vals, rand)))
     return Block(s, choice.code, codes, flags, choice.flags, tcode)

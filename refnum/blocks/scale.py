@@ -227,7 +227,8 @@ def _nvfp4_te(scheme, amax, g):
 
 def _nvfp4_torchao(scheme, amax, g):
     """torchao ``nvfp4_quantize``: s_b = e4m3(clamp(fl(fl(amax / 6) / g), 2**-6, 448)),
-    factor = fl(fl(1 / g) / s_b), x_i * factor in FP32, then clamped to +-6 and RNE."""
+    factor = fl(fl(1 / g) / s_b), x_i * factor in FP32, then clamped to +-6 and RNE (single-level
+    scaling is g = 1: the same operations, each exact where g = 1)."""
     q = fl32(fl32(amax / max_value(scheme.element_format)) / g)
     q = min(max(q, Fraction(1, 64)), Fraction(448))
     code, flags, s = _project_scale(scheme, q)

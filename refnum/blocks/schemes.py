@@ -78,9 +78,10 @@ class Scheme:
             raise RefnumError(f"scheme {self.name}: tile {self.tile} must be (rows, cols) with rows * cols = k")
         if type(self.headroom) is not int:
             raise RefnumError(f"scheme {self.name}: headroom must be an int")
-        if self.rule.startswith("nvfp4") != self.tensor_scale:
-            raise RefnumError(f"scheme {self.name}: rule {self.rule} " + ("needs" if self.rule.startswith("nvfp4")
-                              else "does not take") + " a per-tensor scale (the nvfp4 rules and only they do)")
+        if self.tensor_scale and not self.rule.startswith("nvfp4"):
+            raise RefnumError(f"scheme {self.name}: rule {self.rule} does not take a per-tensor scale")
+        if self.rule in ("nvfp4", "nvfp4_te") and not self.tensor_scale:
+            raise RefnumError(f"scheme {self.name}: rule {self.rule} needs a per-tensor scale")
         if self.rule in ("amax", "te_current") and self.exponent_scale:
             raise RefnumError(f"scheme {self.name}: rule {self.rule} needs a floating-point scale format")
         object.__setattr__(self, "rounding", canonical_rounding(self.rounding))
@@ -129,6 +130,8 @@ _SCHEMES = [
     _nvfp4("nvfp4_te", "nvfp4_te"),
     _nvfp4("nvfp4_te_2d", "nvfp4_te", (16, 16)),
     _nvfp4("nvfp4_torchao", "nvfp4_torchao"),
+    (Scheme("nvfp4_torchao_1level", "e2m1", "ue4m3", k=16, rule="nvfp4_torchao", spec=NVFP4 + "; torchao"
+            " single-level scaling (no per-tensor scale)"), ""),
     # block floating point: shared 8-bit exponent, sign-magnitude (MSFP) or two's-complement mantissas
     (Scheme("msfp12", "e1m2_b-1_fin", "int8", k=16, exponent_scale=True, nonfinite="element",
             spec="Microsoft MSFP12 (Darvish Rouhani et al., NeurIPS 2020): 8-bit exponent, sign + 3 bits"), ""),
