@@ -37,7 +37,8 @@ def add_block_command(sub, semantics_options, output_option):
     import argparse
 
     block = sub.add_parser("block", help="shared-scale blocks: quantize, dequantize, explain (MX, NVFP4, BFP, "
-                           "DFP, FP8 recipes)", description=__doc__.split("\n\n")[0], allow_abbrev=False,
+                           "DFP, FP8 recipes)", description="quantize, dequantize, explain and write vectors of shared-scale blocks (MX, NVFP4, BFP,"
+                           " DFP, FP8 recipes)", allow_abbrev=False,
                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG)
     block.set_defaults(command=_missing_action)
     actions = block.add_subparsers(title="actions", metavar="ACTION", parser_class=type(block))
