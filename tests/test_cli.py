@@ -569,12 +569,17 @@ def test_suite_passes_out_and_seed_to_write_suite(monkeypatch, tmp_path):
         manifest.outcome = suite.Outcome(1, len(entries) - 3, 2, ())
         return manifest
     monkeypatch.setattr(suite, "write_suite", record)
+    from refnum.blocks import corpus
+
+    blocks = []
+    monkeypatch.setattr(corpus, "write", lambda out: blocks.append(out) or {"total_files": 2, "files": [{"cases": 5}]})
     rc, out, _ = cli("suite", "--out", tmp_path / "corpus", "--seed", "7")
     n = len(__import__("refnum.vectors.plan", fromlist=["x"]).load_suite("corpus")[2])
     assert rc == 0 and out == (f"{n} files (1 written, {n - 3} already complete, 2 repaired), 0 cases, 0 bytes"
-                               f" in {tmp_path / 'corpus'}\n")
+                               f" in {tmp_path / 'corpus'}\n2 block files, 5 blocks in {tmp_path / 'corpus' / 'blocks'}\n")
     assert cli("suite")[0] == 0 and cli("suite", "--force")[0] == 0
     assert calls == [(str(tmp_path / "corpus"), 7, n, False), ("vectors", 1, n, False), ("vectors", 1, n, True)]
+    assert blocks == [str(tmp_path / "corpus" / "blocks")] + [os.path.join("vectors", "blocks")] * 2
 
 
 def test_suite_write_error_is_one_line(monkeypatch):

@@ -297,3 +297,19 @@ def test_shards_sharing_a_folder_keep_their_own_journals(tmp_path, monkeypatch):
     assert (tmp_path / ".refnum-journal.part-00000-of-00002.json").exists()
     assert write_suite(tmp_path, TINY, shard=(0, 2)).outcome == (1, 1, 0, ())
     assert check_manifest(tmp_path) == (4, [])
+
+
+def test_a_vector_folder_inside_is_checked_by_its_own_manifest(copy):
+    """The corpus holds the block vectors in blocks/, a vector folder with its own manifest
+    and SHA256SUMS: check re-hashes it and accounts for its files, and reports what changes
+    there (a changed file, a stray file) as problems of the whole folder."""
+    from refnum.blocks import corpus
+
+    manifest = corpus.write(copy / "blocks")
+    assert check_manifest(copy) == (len(TINY) + manifest["total_files"], [])
+    (copy / "blocks" / "mxfp4" / "stray.tv").write_text("00\n")
+    changed = copy / "blocks" / manifest["files"][0]["path"]
+    changed.write_bytes(changed.read_bytes() + b"\n")
+    _, problems = check_manifest(copy)
+    assert sorted(problems) == sorted([f"blocks/{manifest['files'][0]['path']}: SHA-256 mismatch (changed since"
+                                       " it was written)", "blocks/mxfp4/stray.tv: not in the manifest (a foreign file)"])

@@ -365,8 +365,10 @@ def committed_manifest():
 
 
 def test_committed_corpus_matches_its_manifest():
+    """The element corpus and the block corpus in its folder blocks/ (a vector folder of its own)."""
     checked, problems = check_manifest(CORPUS)
-    assert checked == committed_manifest()["total_files"] and problems == []
+    blocks = json.loads((CORPUS / "blocks" / "manifest.json").read_text())
+    assert checked == committed_manifest()["total_files"] + blocks["total_files"] and problems == []
 
 
 def test_committed_corpus_is_the_corpus_suite():

@@ -292,7 +292,7 @@ class Plan(NamedTuple):
             total_cases=sum(r["cases"] for r in records),
             total_bytes=sum(r["bytes"] for r in records),
         )
-        _write_metadata(self.outdir, manifest, self.meta)
+        write_metadata(self.outdir, manifest, meta=self.meta)
         for stale in set(self.previous) - {f.path for f in self.files}:
             _remove(self.outdir, stale)
         if os.path.exists(os.path.join(self.outdir, self.meta.journal)):
@@ -352,10 +352,13 @@ def end_with_parent():
 PARENT_POLL = 1                             # second between a worker's looks at its parent (no floats here)
 
 
-def _write_metadata(outdir, manifest, meta):
-    """README.md (a whole folder), the manifest, then SHA256SUMS, which lists them after the
-    vector files, so that the manifest's own bytes are covered by a hash."""
-    described = {meta.readme: readme(manifest).encode("utf-8")} if meta.readme else {}
+def write_metadata(outdir, manifest, readme_text=None, meta=None):
+    """README.md (a whole folder: ``readme_text``, else the suite's own), the manifest, then
+    SHA256SUMS, which lists them after the vector files, so that the manifest's own bytes are
+    covered by a hash.  ``meta``: a shard's names (default the whole folder's)."""
+    meta = meta or Metadata.of("")
+    text = readme_text if readme_text is not None else readme(manifest) if meta.readme else None
+    described = {meta.readme: text.encode("utf-8")} if meta.readme else {}
     described[meta.manifest] = _json_bytes(manifest)
     for name, data in described.items():
         _write_atomic(os.path.join(outdir, name), data)
@@ -577,7 +580,8 @@ def path_problem(path):
 
 def check_manifest(outdir):
     """``(checked, problems)``: every vector file of ``outdir``'s manifest(s) re-hashed, and
-    every other file of the folder accounted for.  Each problem is one line: a missing or
+    every other file of the folder accounted for (a folder just below with a manifest of its
+    own, such as ``blocks/``, is checked the same way and its files are accounted for by it).  Each problem is one line: a missing or
     changed file, a manifest or README whose bytes differ from ``SHA256SUMS``, a
     ``SHA256SUMS`` that disagrees with its manifest, a file no manifest lists (a stray file,
     the partial file of an interrupted run, a symbolic link).  A manifest that is not one
@@ -601,9 +605,23 @@ def check_manifest(outdir):
         for r in records:
             checked += 1
             problems += _check_file(outdir, r, present)
+    for folder in _nested_folders(present, accounted):
+        inner_checked, inner_problems = check_manifest(os.path.join(outdir, folder))
+        checked += inner_checked
+        problems += [f"{folder}/{problem}" for problem in inner_problems]
+        accounted.update(path for path in present if path.startswith(folder + "/"))
     problems += [f"{path if path.isprintable() else ascii(path)}: {_foreign(path, kind)}"
                  for path, kind in sorted(present.items()) if path not in accounted]
     return checked, problems
+
+
+def _nested_folders(present, accounted):
+    """Folders just below the top that are vector folders of their own (their own
+    ``manifest.json`` and ``SHA256SUMS``, e.g. the block corpus ``vectors/blocks``), which no
+    manifest of the top lists: each is checked as a whole folder, by its own hashes."""
+    return sorted(path[:-len("/manifest.json")] for path, kind in present.items()
+                  if kind == "file" and path.count("/") == 1 and path.endswith("/manifest.json")
+                  and path not in accounted)
 
 
 def _check_sums(outdir, meta, records, present):
@@ -729,7 +747,7 @@ def join_shards(outdir):
         joined.append(record)
     manifest = dict(shards[0], shard={"index": 0, "of": 1}, files=joined, total_files=len(joined),
                     total_cases=sum(r["cases"] for r in joined), total_bytes=sum(r["bytes"] for r in joined))
-    _write_metadata(outdir, manifest, Metadata.of(""))
+    write_metadata(outdir, manifest, meta=Metadata.of(""))
     for s, name in zip(shards, names):
         for r in s["files"]:
             os.remove(os.path.join(outdir, r["path"]))
