@@ -20,13 +20,13 @@ import pytest
 
 import oracle
 from refnum import studies
-from refnum.studies import fp8_bit_reduction, fp8_vs_int8, samples
+from refnum.studies import fp8_bit_reduction, fp8_vs_int8, fp16_mcu, samples
 from refnum.studies.quantize import Quantizer, largest, parts
-from refnum.studies.tables import decibels, fixed
+from refnum.studies.tables import decibels, fixed, scientific
 from refnum.values import Value
 from test_cli import assert_input_error, cli
 
-SMALL = {"fp8-vs-int8": 40, "fp8-bit-reduction": 12}
+SMALL = {"fp8-vs-int8": 40, "fp8-bit-reduction": 12, "fp16-mcu": 1}
 
 
 # -- determinism ----------------------------------------------------------------------------
@@ -183,6 +183,94 @@ def test_round_to_nearest_loses_every_step_below_half_an_ulp():
     from refnum import Context
 
     assert fp8_bit_reduction.lost_share("e8m3", Context(rounding="sr-a", sr_bits=2), starts, deltas, 1) < 1
+
+
+# fp16-mcu: every chain written out in Fractions, each rounding by mpmath (normal range) or by
+# Python's exact round on the subnormal grid -- nothing of refnum's dot models or rounding.
+_FLOAT = {"binary16": (11, -14, 65504), "bfloat16": (8, -126, None), "binary32": (24, -126, None)}
+
+
+def _round_to(q, fmt):
+    """``q`` rounded to nearest even into ``fmt`` (p bits, subnormals below 2**emin)."""
+    import mpmath
+
+    prec, emin, top = _FLOAT[fmt]
+    if q == 0:
+        return Fraction(0)
+    if abs(q) < Fraction(2) ** emin:
+        scale = 2 ** (prec - 1 - emin)
+        return Fraction(round(q * scale), scale)
+    man, exp = mpmath.fdiv(abs(q.numerator), q.denominator, prec=prec, rounding="n").man_exp
+    r = Fraction(int(man) if q > 0 else -int(man)) * Fraction(2) ** int(exp)
+    assert top is None or abs(r) <= top, "the oracle does not model overflow"
+    return r
+
+
+def _lane_chains(a, b, fmt, lanes, fused):
+    acc = [Fraction(0)] * lanes
+    for i, (x, y) in enumerate(zip(a, b)):
+        p = x * y if fused else _round_to(x * y, fmt)
+        acc[i % lanes] = _round_to(acc[i % lanes] + p, fmt)
+    total = acc[0]
+    for lane in acc[1:]:
+        total = _round_to(total + lane, fmt)
+    return total
+
+
+def _pairs_fused(a, b, fmt):
+    acc = Fraction(0)
+    for i in range(0, len(a), 2):
+        acc = _round_to(acc + sum(x * y for x, y in zip(a[i:i + 2], b[i:i + 2])), fmt)
+    return acc
+
+
+_FP16_MCU_ORACLE = {      # label: (operand format, the chain)
+    "f16 fma": ("binary16", lambda a, b: _lane_chains(a, b, "binary16", 1, True)),
+    "f16 mul+add": ("binary16", lambda a, b: _lane_chains(a, b, "binary16", 1, False)),
+    "f16x2 fma": ("binary16", lambda a, b: _lane_chains(a, b, "binary16", 2, True)),
+    "f16x2 mul+add": ("binary16", lambda a, b: _lane_chains(a, b, "binary16", 2, False)),
+    "vfwmacc f32": ("binary16", lambda a, b: _lane_chains(a, b, "binary32", 1, True)),
+    "vfdotpex f32": ("binary16", lambda a, b: _pairs_fused(a, b, "binary32")),
+    "bf16x2 fma": ("bfloat16", lambda a, b: _lane_chains(a, b, "bfloat16", 2, True)),
+    "f16 vfwmacc f32": ("binary16", lambda a, b: _lane_chains(a, b, "binary32", 1, True)),
+    "bf16 vfwmaccbf16 f32": ("bfloat16", lambda a, b: _lane_chains(a, b, "binary32", 1, True)),
+}
+
+
+def test_fp16_mcu_tables_match_a_fraction_simulation():
+    """Both tables of ``refnum study fp16-mcu --seed 2 --size 1``, every cell recomputed from the
+    samples: operands rounded, chains run and relative errors taken in Fractions."""
+    report = fp16_mcu.run(seed=2, size=1)
+    for table, (name, reference) in zip(report.tables, (("accumulation", "operands"), ("formats", "data"))):
+        labels = table.columns[2:]
+        rows = iter(table.rows)
+        for distribution in fp16_mcu.DISTRIBUTIONS:
+            row, (column,) = fp16_mcu.data(distribution, 2, 1)
+            x, y = [v.to_fraction() for v in row], [v.to_fraction() for v in column]
+            for k in fp16_mcu.KS:
+                cells = next(rows)
+                assert cells[:2] == [distribution, str(k)]
+                for label, cell in zip(labels, cells[2:]):
+                    fmt, chain = _FP16_MCU_ORACLE[label]
+                    a, b = ([_round_to(v, fmt) for v in z[:k]] for z in (x, y))
+                    exact = sum(p * q for p, q in (zip(a, b) if reference == "operands" else zip(x[:k], y[:k])))
+                    error = abs(chain(a, b) - exact) / abs(exact)
+                    assert report.data[name][distribution][label][fp16_mcu.KS.index(k)] == error
+                    assert cell == scientific(error)
+
+
+def test_fp16_mcu_uses_the_dot_presets():
+    """The columns are refnum.dot's presets where one exists (not copies of their models)."""
+    from refnum.dot import preset
+
+    assert fp16_mcu.ACCUMULATION["f16x2 fma"][1] is preset("pulp_fp16_simd2").model
+    assert fp16_mcu.ACCUMULATION["vfdotpex f32"][1] is preset("riscv_vfdotpex_s_h").model
+    assert fp16_mcu.FORMATS["bf16 vfwmaccbf16 f32"][1] is preset("riscv_vfwmaccbf16").model
+
+
+def test_scientific_rounds_ties_to_even():
+    assert [scientific(Fraction(x)) for x in ("1.235", "1.245", "0.0009995", "0")] == \
+        ["1.24e+00", "1.24e+00", "1.00e-03", "0"]
 
 
 # -- teaching views (numbers; the figures need matplotlib) -----------------------------------

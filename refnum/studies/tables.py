@@ -74,6 +74,24 @@ def fixed(q, places=2):
     return f"{sign}{whole}.{part:0{places}d}" if places else f"{sign}{whole}"
 
 
+def scientific(q, digits=3):
+    """A nonnegative exact rational rounded to ``digits`` significant decimal digits, ties to
+    even (Python's exact ``round`` of a Fraction), written ``d.dde-XX``; ``0`` for zero.
+
+    >>> scientific(Fraction(1, 3)), scientific(Fraction(12345, 10)), scientific(Fraction(9996, 10**7))
+    ('3.33e-01', '1.23e+03', '1.00e-03')
+    """
+    if q == 0:
+        return "0"
+    e = len(str(q.numerator)) - len(str(q.denominator))
+    e -= Fraction(10) ** e > q                          # now 10**e <= q < 10**(e + 1)
+    m = round(q / Fraction(10) ** (e - digits + 1))
+    if m == 10**digits:                                 # 9.995 -> 10.0: one digit more
+        m, e = m // 10, e + 1
+    s = str(m)
+    return f"{s[0]}.{s[1:]}e{e:+03d}"
+
+
 @dataclass
 class Table:
     """A titled table of text cells, rendered as aligned text or Markdown."""
