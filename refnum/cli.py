@@ -16,6 +16,7 @@
     refnum dot MODEL|PRESET [opts] [FILE]  dot products of a hardware preset or a model (refnum.dot.cli)
     refnum study NAME|--list [--plot]      the seed-paper studies (refnum.studies.cli)
     refnum plot FORMAT [-o FILE]           teaching views of a format (the plot extra)
+    refnum block quantize|dequantize|explain|list SCHEME ...   shared-scale blocks (refnum.blocks.cli)
 
 FUNCTION is a TestFloat name, ``<src>_to_<dst>`` or ``<fmt>_<op>``, with any
 catalog name, alias or family name (``f32_to_f16``, ``f16_to_i32``, ``e4m3_to_bf16``,
@@ -84,7 +85,7 @@ def main(argv=None):
         args = _parse(parser, _explain_negatives(argv))
         if args.command is None:
             raise UsageError("choose a command: formats, info, table, explain, run, gen, verify, suite,"
-                             " manifest, crosscheck, dot, study, plot (try 'refnum --help')")
+                             " manifest, crosscheck, dot, study, plot, block (try 'refnum --help')")
         return args.command(args)
     except SystemExit as done:                       # --help, --version
         return done.code if isinstance(done.code, int) else EXIT_OK
@@ -186,7 +187,7 @@ def _build_parser():
     p.add_argument("--operand-formats", metavar="A,B[,C]",
                    help="a format for each operand of an operation (default: the function name's)")
     p.add_argument("--suite", metavar="NAME|FILE", help="a built-in suite (" + ", ".join(_builtin_suites())
-                   + ") or a .toml/.json suite file; needs --out")
+                   + ", blocks) or a .toml/.json suite file; needs --out")
     p.add_argument("--out", metavar="DIR", help="write files, manifest.json and SHA256SUMS into DIR")
     p.add_argument("--format", dest="kind", choices=("tv", "memh", "jsonl", "npz"), default="tv",
                    help="output format (default tv, TestFloat lines)")
@@ -230,6 +231,8 @@ def _build_parser():
                    help="check: re-hash every file, report every file the manifest does not list (exit 3 on"
                         " any problem); join: check, then concatenate shard parts (exit 3 if one fails)")
     p.add_argument("dir", metavar="DIR")
+    from .blocks.cli import add_block_command
+    add_block_command(sub, _semantics_options, _output_option)
     p = command("crosscheck", cmd_crosscheck, "compare refnum with a peer library (ml_dtypes, numpy, gfloat,"
                 " torch, softfloatpy, mmasim); exit 1 on a disagreement no known difference explains")
     p.add_argument("backend", metavar="BACKEND", help="ml_dtypes, numpy, gfloat, torch, softfloatpy or mmasim")
@@ -612,6 +615,9 @@ def cmd_gen(args):
             raise RefnumError("gen: give a FUNCTION or --suite, not both")
         if not args.out:
             raise RefnumError("gen --suite writes a folder: add --out DIR")
+        if args.suite == "blocks":                   # shared-scale block vectors (refnum.blocks.corpus)
+            from .blocks.cli import gen_suite
+            return gen_suite(args.out, args.kind)
         description, seed, entries = plan.load_suite(args.suite)
         return _write_folder(args, entries, seed if args.seed is None else args.seed, description)
     if args.out and args.output:
