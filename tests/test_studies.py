@@ -20,13 +20,13 @@ import pytest
 
 import oracle
 from refnum import studies
-from refnum.studies import fp8_bit_reduction, fp8_vs_int8, fp16_mcu, samples
+from refnum.studies import dfp_int16, fp8_bit_reduction, fp8_vs_int8, fp16_mcu, samples
 from refnum.studies.quantize import Quantizer, largest, parts
 from refnum.studies.tables import decibels, fixed, scientific
 from refnum.values import Value
 from test_cli import assert_input_error, cli
 
-SMALL = {"fp8-vs-int8": 40, "fp8-bit-reduction": 12, "fp16-mcu": 1}
+SMALL = {"fp8-vs-int8": 40, "fp8-bit-reduction": 12, "fp16-mcu": 1, "dfp-int16": 1}
 
 
 # -- determinism ----------------------------------------------------------------------------
@@ -266,6 +266,78 @@ def test_fp16_mcu_uses_the_dot_presets():
     assert fp16_mcu.ACCUMULATION["f16x2 fma"][1] is preset("pulp_fp16_simd2").model
     assert fp16_mcu.ACCUMULATION["vfdotpex f32"][1] is preset("riscv_vfdotpex_s_h").model
     assert fp16_mcu.FORMATS["bf16 vfwmaccbf16 f32"][1] is preset("riscv_vfwmaccbf16").model
+
+
+# dfp-int16: DFP quantization, INT32 accumulation and the FP32 chunk sums written out with
+# Python integers and Fractions (the definitions of hardware-accumulators notes §1.2-1.5).
+
+def _oracle_dfp(xs, mode, rands=None):
+    """Es = floor(log2 amax) - 14; I = round(x / 2**Es), clamped to INT16 (the scheme's saturation)."""
+    amax = max(abs(x) for x in xs)
+    es = math.floor(math.log2(amax))                 # checked exactly below
+    es += (Fraction(2) ** (es + 1) <= amax) - (Fraction(2) ** es > amax)
+    es -= 14
+    out = []
+    for n, x in enumerate(xs):
+        q = x / Fraction(2) ** es
+        m, f = divmod(abs(q), 1)
+        up = {"rne": f > Fraction(1, 2) or (f == Fraction(1, 2) and m % 2), "rna": f >= Fraction(1, 2),
+              "rtz": False, "rdn": q < 0 and f > 0,
+              "sr-a": math.floor(f * 2**16) + (rands[n] if rands else 0) >= 2**16}[mode]
+        i = (m + up) * (-1 if q < 0 else 1)
+        out.append(max(-2**15, min(2**15 - 1, int(i))))
+    return out, es
+
+
+def _oracle_int32(x, y):
+    """vpdpwssd over a chunk: pairs of products added into a wrapping INT32; (sum, overflowed)."""
+    acc, overflowed = 0, False
+    for j in range(0, len(x), 2):
+        acc += sum(p * q for p, q in zip(x[j:j + 2], y[j:j + 2]))
+        if not -2**31 <= acc < 2**31:
+            overflowed, acc = True, (acc + 2**31) % 2**32 - 2**31
+    return acc, overflowed
+
+
+def _oracle_dfp_dot(x, y, scale, chunk):
+    total, overflowed = Fraction(0), 0
+    for j in range(0, len(x), chunk):
+        s, o = _oracle_int32(x[j:j + chunk], y[j:j + chunk])
+        total = _round_to(total + _round_to(s * scale, "binary32"), "binary32")
+        overflowed += o
+    return total, overflowed
+
+
+def test_dfp_int16_tables_match_an_integer_simulation():
+    """Both tables of ``refnum study dfp-int16 --seed 2 --size 1``, every cell recomputed."""
+    report = dfp_int16.run(seed=2, size=1)
+    sqnr_rows, ovf_rows = (iter(t.rows) for t in report.tables)
+    for distribution in dfp_int16.DISTRIBUTIONS:
+        xs = [v.to_fraction() for v in samples.sample(distribution, 1024, 2)]
+        ys = [v.to_fraction() for v in samples.sample(distribution, 1024, "2:b")]
+        rng = random.Random(f"2:dfp-int16:rounding:{distribution}")
+        expected = []
+        for mode in ("rne", "rna", "rtz", "rdn", "sr-a"):
+            rands = [rng.getrandbits(16) for _ in xs] if mode == "sr-a" else None
+            ints, es = _oracle_dfp(xs, mode, rands)
+            expected.append(sum(x * x for x in xs) / sum((x - i * Fraction(2) ** es) ** 2 for x, i in zip(xs, ints)))
+        for fmt in ("binary16", "bfloat16"):
+            expected.append(sum(x * x for x in xs) / sum((x - _round_to(x, fmt)) ** 2 for x in xs))
+        assert next(sqnr_rows) == [distribution, *(fixed(decibels(q)) for q in expected)]
+        a, ea = _oracle_dfp(xs, "rne")
+        b, eb = _oracle_dfp(ys, "rne")
+        for workload, (y, e) in (("A.B", (b, eb)), ("A.A", (a, ea))):
+            scale = Fraction(2) ** (ea + e)
+            exact = sum(p * q for p, q in zip(a, y)) * scale
+            shares = [fixed(Fraction(100 * _oracle_int32(a[:k], y[:k])[1]), 1) for k in dfp_int16.KS]
+            chunked, chunk_overflows = _oracle_dfp_dot(a, y, scale, dfp_int16.CHUNK)
+            one, _ = _oracle_dfp_dot(a, y, scale, 1024)
+            safe = max(c for c in (2**j for j in range(11))
+                       if not any(_oracle_int32(a[i:i + c], y[i:i + c])[1] for i in range(0, 1024, c)))
+            assert next(ovf_rows) == [distribution, workload, *shares, fixed(Fraction(100 * (chunk_overflows > 0)), 1),
+                                      scientific(abs(one - exact) / abs(exact)),
+                                      scientific(abs(chunked - exact) / abs(exact)), str(safe),
+                                      str((2**31 - 1) // (max(map(abs, a)) * max(map(abs, y))))]
 
 
 def test_scientific_rounds_ties_to_even():

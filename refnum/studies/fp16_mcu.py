@@ -37,7 +37,7 @@ from ..dot.models import dot
 from ..rounding import project
 from ..values import Value
 from .samples import sample
-from .tables import DyadicSum, Report, Table, difference, scientific
+from .tables import DyadicSum, Report, Table, relative_error, scientific
 
 NAME = "fp16-mcu"
 TITLE = "FP16 SIMD matrix products on a RISC-V MCU: 16-bit accumulation against FP32, binary16 against bfloat16"
@@ -111,16 +111,6 @@ def exact_dot(x, y, k):
     for (n1, e1), (n2, e2) in zip(x[:k], y[:k]):
         total.add(n1 * n2, e1 + e2)
     return total.num, total.exp
-
-
-def relative_error(results, references):
-    """``sum |D_j - S_j| / sum |S_j|`` of results and references, both ``(signed num, exp)``."""
-    error, size = DyadicSum(), DyadicSum()
-    for (d, d_exp), (s, s_exp) in zip(results, references):
-        n, e = difference(d, d_exp, s, s_exp)
-        error.add(abs(n), e)
-        size.add(abs(s), s_exp)
-    return error.value() / size.value()
 
 
 def measure(seed, size):

@@ -40,6 +40,17 @@ def difference(a, a_exp, b, b_exp):
     return (a << (a_exp - e)) - (b << (b_exp - e)), e
 
 
+def relative_error(results, references):
+    """``sum |D_j - S_j| / sum |S_j|`` of results and exact references, both sequences of
+    signed dyadic ``(num, exp)`` pairs: an exact ratio."""
+    error, size = DyadicSum(), DyadicSum()
+    for (d, d_exp), (s, s_exp) in zip(results, references):
+        n, e = difference(d, d_exp, s, s_exp)
+        error.add(abs(n), e)
+        size.add(abs(s), s_exp)
+    return error.value() / size.value()
+
+
 def decibels(ratio):
     """``10 log10(ratio)`` of an exact positive ratio, to 0.01 dB, as an exact Fraction.
 
