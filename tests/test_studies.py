@@ -432,6 +432,20 @@ def test_figures_are_valid_and_deterministic(kind, tmp_path):
             assert ET.fromstring(data).tag.endswith("svg")
 
 
+@pytest.mark.parametrize("name", ["fp16-mcu", "dfp-int16"])
+def test_study_figures_draw_the_same_bytes(name, tmp_path):
+    """The figures of the dot-product studies, drawn twice from one small report."""
+    pytest.importorskip("matplotlib")
+    from refnum.studies.plots import study_figure
+
+    report = studies.run(name, seed=1, size=1)
+    drawn = []
+    for i in (1, 2):
+        study_figure(studies.study(name), report, tmp_path / f"{i}.png")
+        drawn.append((tmp_path / f"{i}.png").read_bytes())
+    assert drawn[0] == drawn[1] and drawn[0].startswith(b"\x89PNG\r\n\x1a\n")
+
+
 @pytest.mark.slow
 def test_fp8_vs_int8_claims_at_4000_samples():
     """The statements of spec/papers/fp8-vs-int8.md about larger tensors (about 15 s)."""
