@@ -20,13 +20,13 @@ import pytest
 
 import oracle
 from refnum import studies
-from refnum.studies import fp8_bit_reduction, fp8_vs_int8, samples
+from refnum.studies import dfp_int16, fp8_bit_reduction, fp8_vs_int8, fp16_mcu, samples
 from refnum.studies.quantize import Quantizer, largest, parts
-from refnum.studies.tables import decibels, fixed
+from refnum.studies.tables import decibels, fixed, scientific
 from refnum.values import Value
 from test_cli import assert_input_error, cli
 
-SMALL = {"fp8-vs-int8": 40, "fp8-bit-reduction": 12}
+SMALL = {"fp8-vs-int8": 40, "fp8-bit-reduction": 12, "fp16-mcu": 1, "dfp-int16": 1}
 
 
 # -- determinism ----------------------------------------------------------------------------
@@ -185,6 +185,166 @@ def test_round_to_nearest_loses_every_step_below_half_an_ulp():
     assert fp8_bit_reduction.lost_share("e8m3", Context(rounding="sr-a", sr_bits=2), starts, deltas, 1) < 1
 
 
+# fp16-mcu: every chain written out in Fractions, each rounding by mpmath (normal range) or by
+# Python's exact round on the subnormal grid -- nothing of refnum's dot models or rounding.
+_FLOAT = {"binary16": (11, -14, 65504), "bfloat16": (8, -126, None), "binary32": (24, -126, None)}
+
+
+def _round_to(q, fmt):
+    """``q`` rounded to nearest even into ``fmt`` (p bits, subnormals below 2**emin)."""
+    import mpmath
+
+    prec, emin, top = _FLOAT[fmt]
+    if q == 0:
+        return Fraction(0)
+    if abs(q) < Fraction(2) ** emin:
+        scale = 2 ** (prec - 1 - emin)
+        return Fraction(round(q * scale), scale)
+    man, exp = mpmath.fdiv(abs(q.numerator), q.denominator, prec=prec, rounding="n").man_exp
+    r = Fraction(int(man) if q > 0 else -int(man)) * Fraction(2) ** int(exp)
+    assert top is None or abs(r) <= top, "the oracle does not model overflow"
+    return r
+
+
+def _lane_chains(a, b, fmt, lanes, fused):
+    acc = [Fraction(0)] * lanes
+    for i, (x, y) in enumerate(zip(a, b)):
+        p = x * y if fused else _round_to(x * y, fmt)
+        acc[i % lanes] = _round_to(acc[i % lanes] + p, fmt)
+    total = acc[0]
+    for lane in acc[1:]:
+        total = _round_to(total + lane, fmt)
+    return total
+
+
+def _pairs_fused(a, b, fmt):
+    acc = Fraction(0)
+    for i in range(0, len(a), 2):
+        acc = _round_to(acc + sum(x * y for x, y in zip(a[i:i + 2], b[i:i + 2])), fmt)
+    return acc
+
+
+_FP16_MCU_ORACLE = {      # label: (operand format, the chain)
+    "f16 fma": ("binary16", lambda a, b: _lane_chains(a, b, "binary16", 1, True)),
+    "f16 mul+add": ("binary16", lambda a, b: _lane_chains(a, b, "binary16", 1, False)),
+    "f16x2 fma": ("binary16", lambda a, b: _lane_chains(a, b, "binary16", 2, True)),
+    "f16x2 mul+add": ("binary16", lambda a, b: _lane_chains(a, b, "binary16", 2, False)),
+    "vfwmacc f32": ("binary16", lambda a, b: _lane_chains(a, b, "binary32", 1, True)),
+    "vfdotpex f32": ("binary16", lambda a, b: _pairs_fused(a, b, "binary32")),
+    "bf16x2 fma": ("bfloat16", lambda a, b: _lane_chains(a, b, "bfloat16", 2, True)),
+    "f16 vfwmacc f32": ("binary16", lambda a, b: _lane_chains(a, b, "binary32", 1, True)),
+    "bf16 vfwmaccbf16 f32": ("bfloat16", lambda a, b: _lane_chains(a, b, "binary32", 1, True)),
+}
+
+
+def test_fp16_mcu_tables_match_a_fraction_simulation():
+    """Both tables of ``refnum study fp16-mcu --seed 2 --size 1``, every cell recomputed from the
+    samples: operands rounded, chains run and relative errors taken in Fractions."""
+    report = fp16_mcu.run(seed=2, size=1)
+    for table, (name, reference) in zip(report.tables, (("accumulation", "operands"), ("formats", "data"))):
+        labels = table.columns[2:]
+        rows = iter(table.rows)
+        for distribution in fp16_mcu.DISTRIBUTIONS:
+            row, (column,) = fp16_mcu.data(distribution, 2, 1)
+            x, y = [v.to_fraction() for v in row], [v.to_fraction() for v in column]
+            for k in fp16_mcu.KS:
+                cells = next(rows)
+                assert cells[:2] == [distribution, str(k)]
+                for label, cell in zip(labels, cells[2:]):
+                    fmt, chain = _FP16_MCU_ORACLE[label]
+                    a, b = ([_round_to(v, fmt) for v in z[:k]] for z in (x, y))
+                    exact = sum(p * q for p, q in (zip(a, b) if reference == "operands" else zip(x[:k], y[:k])))
+                    error = abs(chain(a, b) - exact) / abs(exact)
+                    assert report.data[name][distribution][label][fp16_mcu.KS.index(k)] == error
+                    assert cell == scientific(error)
+
+
+def test_fp16_mcu_uses_the_dot_presets():
+    """The columns are refnum.dot's presets where one exists (not copies of their models)."""
+    from refnum.dot import preset
+
+    assert fp16_mcu.ACCUMULATION["f16x2 fma"][1] is preset("pulp_fp16_simd2").model
+    assert fp16_mcu.ACCUMULATION["vfdotpex f32"][1] is preset("riscv_vfdotpex_s_h").model
+    assert fp16_mcu.FORMATS["bf16 vfwmaccbf16 f32"][1] is preset("riscv_vfwmaccbf16").model
+
+
+# dfp-int16: DFP quantization, INT32 accumulation and the FP32 chunk sums written out with
+# Python integers and Fractions (the definitions of hardware-accumulators notes §1.2-1.5).
+
+def _oracle_dfp(xs, mode, rands=None):
+    """Es = floor(log2 amax) - 14; I = round(x / 2**Es), clamped to INT16 (the scheme's saturation)."""
+    amax = max(abs(x) for x in xs)
+    es = math.floor(math.log2(amax))                 # checked exactly below
+    es += (Fraction(2) ** (es + 1) <= amax) - (Fraction(2) ** es > amax)
+    es -= 14
+    out = []
+    for n, x in enumerate(xs):
+        q = x / Fraction(2) ** es
+        m, f = divmod(abs(q), 1)
+        up = {"rne": f > Fraction(1, 2) or (f == Fraction(1, 2) and m % 2), "rna": f >= Fraction(1, 2),
+              "rtz": False, "rdn": q < 0 and f > 0,
+              "sr-a": math.floor(f * 2**16) + (rands[n] if rands else 0) >= 2**16}[mode]
+        i = (m + up) * (-1 if q < 0 else 1)
+        out.append(max(-2**15, min(2**15 - 1, int(i))))
+    return out, es
+
+
+def _oracle_int32(x, y):
+    """vpdpwssd over a chunk: pairs of products added into a wrapping INT32; (sum, overflowed)."""
+    acc, overflowed = 0, False
+    for j in range(0, len(x), 2):
+        acc += sum(p * q for p, q in zip(x[j:j + 2], y[j:j + 2]))
+        if not -2**31 <= acc < 2**31:
+            overflowed, acc = True, (acc + 2**31) % 2**32 - 2**31
+    return acc, overflowed
+
+
+def _oracle_dfp_dot(x, y, scale, chunk):
+    total, overflowed = Fraction(0), 0
+    for j in range(0, len(x), chunk):
+        s, o = _oracle_int32(x[j:j + chunk], y[j:j + chunk])
+        total = _round_to(total + _round_to(s * scale, "binary32"), "binary32")
+        overflowed += o
+    return total, overflowed
+
+
+def test_dfp_int16_tables_match_an_integer_simulation():
+    """Both tables of ``refnum study dfp-int16 --seed 2 --size 1``, every cell recomputed."""
+    report = dfp_int16.run(seed=2, size=1)
+    sqnr_rows, ovf_rows = (iter(t.rows) for t in report.tables)
+    for distribution in dfp_int16.DISTRIBUTIONS:
+        xs = [v.to_fraction() for v in samples.sample(distribution, 1024, 2)]
+        ys = [v.to_fraction() for v in samples.sample(distribution, 1024, "2:b")]
+        rng = random.Random(f"2:dfp-int16:rounding:{distribution}")
+        expected = []
+        for mode in ("rne", "rna", "rtz", "rdn", "sr-a"):
+            rands = [rng.getrandbits(16) for _ in xs] if mode == "sr-a" else None
+            ints, es = _oracle_dfp(xs, mode, rands)
+            expected.append(sum(x * x for x in xs) / sum((x - i * Fraction(2) ** es) ** 2 for x, i in zip(xs, ints)))
+        for fmt in ("binary16", "bfloat16"):
+            expected.append(sum(x * x for x in xs) / sum((x - _round_to(x, fmt)) ** 2 for x in xs))
+        assert next(sqnr_rows) == [distribution, *(fixed(decibels(q)) for q in expected)]
+        a, ea = _oracle_dfp(xs, "rne")
+        b, eb = _oracle_dfp(ys, "rne")
+        for workload, (y, e) in (("A.B", (b, eb)), ("A.A", (a, ea))):
+            scale = Fraction(2) ** (ea + e)
+            exact = sum(p * q for p, q in zip(a, y)) * scale
+            shares = [fixed(Fraction(100 * _oracle_int32(a[:k], y[:k])[1]), 1) for k in dfp_int16.KS]
+            chunked, chunk_overflows = _oracle_dfp_dot(a, y, scale, dfp_int16.CHUNK)
+            one, _ = _oracle_dfp_dot(a, y, scale, 1024)
+            safe = max(c for c in (2**j for j in range(11))
+                       if not any(_oracle_int32(a[i:i + c], y[i:i + c])[1] for i in range(0, 1024, c)))
+            assert next(ovf_rows) == [distribution, workload, *shares, fixed(Fraction(100 * (chunk_overflows > 0)), 1),
+                                      scientific(abs(one - exact) / abs(exact)),
+                                      scientific(abs(chunked - exact) / abs(exact)), str(safe),
+                                      str((2**31 - 1) // (max(map(abs, a)) * max(map(abs, y))))]
+
+
+def test_scientific_rounds_ties_to_even():
+    assert [scientific(Fraction(x)) for x in ("1.235", "1.245", "0.0009995", "0")] == \
+        ["1.24e+00", "1.24e+00", "1.00e-03", "0"]
+
+
 # -- teaching views (numbers; the figures need matplotlib) -----------------------------------
 
 def test_binade_counts_of_e4m3():
@@ -270,6 +430,20 @@ def test_figures_are_valid_and_deterministic(kind, tmp_path):
             import xml.etree.ElementTree as ET
 
             assert ET.fromstring(data).tag.endswith("svg")
+
+
+@pytest.mark.parametrize("name", ["fp16-mcu", "dfp-int16"])
+def test_study_figures_draw_the_same_bytes(name, tmp_path):
+    """The figures of the dot-product studies, drawn twice from one small report."""
+    pytest.importorskip("matplotlib")
+    from refnum.studies.plots import study_figure
+
+    report = studies.run(name, seed=1, size=1)
+    drawn = []
+    for i in (1, 2):
+        study_figure(studies.study(name), report, tmp_path / f"{i}.png")
+        drawn.append((tmp_path / f"{i}.png").read_bytes())
+    assert drawn[0] == drawn[1] and drawn[0].startswith(b"\x89PNG\r\n\x1a\n")
 
 
 @pytest.mark.slow

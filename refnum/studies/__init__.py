@@ -21,6 +21,8 @@ from ..errors import RefnumError
 STUDIES = {
     "fp8-vs-int8": "fp8_vs_int8",
     "fp8-bit-reduction": "fp8_bit_reduction",
+    "fp16-mcu": "fp16_mcu",
+    "dfp-int16": "dfp_int16",
 }
 
 

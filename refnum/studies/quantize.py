@@ -84,11 +84,19 @@ class Quantizer:
         two sums are exact integer sums; ``den**2 s**2`` cancels in the ratio.
         """
         mul, shift, den = self.scale(clip)
-        signal, noise = DyadicSum(), DyadicSum()
+        pairs = []
         for (sign, num, exp), code in zip(tensor, self.codes(tensor, clip)):
-            y = -num * mul if sign else num * mul
             v, v_exp = self.value(code)
-            d, d_exp = difference(y, exp + shift, v * den, v_exp)
-            signal.add(y * y, 2 * (exp + shift))
-            noise.add(d * d, 2 * d_exp)
-        return None if noise.num == 0 else signal.value() / noise.value()
+            pairs.append(((-num * mul if sign else num * mul, exp + shift), (v * den, v_exp)))
+        return noise_ratio(pairs)
+
+
+def noise_ratio(pairs):
+    """``sum x**2 / sum (x - q)**2`` over ``((x, x_exp), (q, q_exp))`` pairs of signed dyadic
+    numbers ``x * 2**x_exp`` and their quantized ``q * 2**q_exp``, exactly (None: no noise)."""
+    signal, noise = DyadicSum(), DyadicSum()
+    for (x, x_exp), (q, q_exp) in pairs:
+        d, d_exp = difference(x, x_exp, q, q_exp)
+        signal.add(x * x, 2 * x_exp)
+        noise.add(d * d, 2 * d_exp)
+    return None if noise.num == 0 else signal.value() / noise.value()

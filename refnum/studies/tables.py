@@ -40,6 +40,17 @@ def difference(a, a_exp, b, b_exp):
     return (a << (a_exp - e)) - (b << (b_exp - e)), e
 
 
+def relative_error(results, references):
+    """``sum |D_j - S_j| / sum |S_j|`` of results and exact references, both sequences of
+    signed dyadic ``(num, exp)`` pairs: an exact ratio."""
+    error, size = DyadicSum(), DyadicSum()
+    for (d, d_exp), (s, s_exp) in zip(results, references):
+        n, e = difference(d, d_exp, s, s_exp)
+        error.add(abs(n), e)
+        size.add(abs(s), s_exp)
+    return error.value() / size.value()
+
+
 def decibels(ratio):
     """``10 log10(ratio)`` of an exact positive ratio, to 0.01 dB, as an exact Fraction.
 
@@ -72,6 +83,24 @@ def fixed(q, places=2):
     sign = "-" if scaled < 0 else ""
     whole, part = divmod(abs(scaled), 10**places)
     return f"{sign}{whole}.{part:0{places}d}" if places else f"{sign}{whole}"
+
+
+def scientific(q, digits=3):
+    """A nonnegative exact rational rounded to ``digits`` significant decimal digits, ties to
+    even (Python's exact ``round`` of a Fraction), written ``d.dde-XX``; ``0`` for zero.
+
+    >>> scientific(Fraction(1, 3)), scientific(Fraction(12345, 10)), scientific(Fraction(9996, 10**7))
+    ('3.33e-01', '1.23e+03', '1.00e-03')
+    """
+    if q == 0:
+        return "0"
+    e = len(str(q.numerator)) - len(str(q.denominator))
+    e -= Fraction(10) ** e > q                          # now 10**e <= q < 10**(e + 1)
+    m = round(q / Fraction(10) ** (e - digits + 1))
+    if m == 10**digits:                                 # 9.995 -> 10.0: one digit more
+        m, e = m // 10, e + 1
+    s = str(m)
+    return f"{s[0]}.{s[1:]}e{e:+03d}"
 
 
 @dataclass
