@@ -48,12 +48,13 @@ def convert(code, src, dst, ctx=DEFAULT, rand=0):
 def converter(src, dst, ctx=DEFAULT):
     """``f(code, rand=0) -> (code, flags)``: :func:`convert` from ``src`` to ``dst`` bound once.
 
-    The bulk path of ``refnum run/gen/verify`` and the benchmarks: a nonzero
-    finite code goes straight from its integer parts to the projection step; every
-    other code (zeros, specials, DAZ inputs, scaled formats) takes :func:`decode`.
-    Narrowing float conversions also remember results by the bits that decide
-    them (:func:`_deciding_bits`).  The random value is not range-checked here:
-    callers validate their input.
+    The bulk path of ``refnum run/gen/verify`` and the benchmarks: a normal float
+    code with a normal result is converted on its fields (:func:`_by_fields`); any
+    other nonzero finite code goes straight from its integer parts to the
+    projection step; every other code (zeros, specials, DAZ inputs, scaled formats)
+    takes :func:`decode`.  Narrowing float conversions also remember results by
+    the bits that decide them (:func:`_deciding_bits`).  The random value is not
+    range-checked here: callers validate their input.
     """
     src, dst, ctx = as_format(src, "src"), as_format(dst, "dst"), arguments.context(ctx)
     finite_parts = _no_parts if ctx.daz else src.finite_parts
