@@ -9,7 +9,12 @@ every case they can enumerate: every value of up to p + 3 significant bits over 
 whole exponent range of every format of at most 8 bits, in every deterministic mode
 and several policies; every code of every 8-bit format, binary16 and bfloat16 into
 every float format of the catalogue; every E4M3 operand pair through the bulk
-evaluator; and seeded samples for the wider formats.
+evaluator; and seeded samples for the wider formats.  Stochastic modes, which
+read every bit, must take the definition (checked with a few random integers R).
+
+Default: binary16 and bfloat16 codes in the default context, E4M3 pairs for add and
+mul in five contexts (about 45 s).  ``-m slow`` (a few CPU minutes): those codes in
+every other context, and every E4M3 pair for add, sub, mul and div in every context.
 """
 
 from __future__ import annotations
@@ -140,3 +145,19 @@ def test_seeded_binary16_pairs_through_the_bulk_evaluator(op, ctx):
     for _ in range(1000):
         x, y = rng.getrandbits(16), rng.getrandbits(16)
         assert fast(x, y, 0) == compute(op, (x, y), "f16", ctx), (op, hex(x), hex(y))
+
+
+@pytest.mark.parametrize("mode", ["sr-a", "sr-b", "sr-c"])
+def test_stochastic_modes_take_the_definition(mode):
+    ctx = Context(rounding=mode, sr_bits=4)
+    e4m3 = lookup("e4m3")
+    fast = bound_rounder(e4m3, ctx)
+    for num in range(1, 1 << 7):
+        for exp in _exponents(e4m3, 3):
+            for rand in (0, 5, 15):
+                assert fast(1, num, exp, 1, rand) == round_finite(e4m3, ctx, 1, num, exp, 1, rand), (num, exp, rand)
+    for dst in ("e4m3", "e2m1", "binary16"):
+        bulk = converter("e5m2", dst, ctx)
+        for code in range(256):
+            for rand in (0, 5, 15):
+                assert bulk(code, rand) == convert(code, "e5m2", dst, ctx, rand), (dst, hex(code), rand)
