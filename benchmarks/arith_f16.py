@@ -22,7 +22,7 @@ Workload (issue 3 §7):
 * E4M3 add and mul over all 65,536 operand pairs (rne, the format's default
   overflow policy), one process, bulk evaluator; target under 0.5 s each.
 
-Run:  python benchmarks/arith_f16.py [--n 100000] [--repeat 3]
+Run:  python benchmarks/arith_f16.py [--n 100000] [--repeat 3] [--ops add,mul]
 CPU time (of this process, or of the child for ``refnum run``), best of
 ``--repeat``.  Every refnum column is checked against softfloatpy, bits and flags.
 """
@@ -107,6 +107,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--ops", default=",".join(OPERATIONS), help="comma-separated, of " + ", ".join(OPERATIONS))
     args = ap.parse_args(argv)
     try:
         import softfloatpy  # noqa: F401
@@ -117,7 +118,8 @@ def main(argv=None):
     print(f"binary16, {args.n} random operand sets, best of {args.repeat}; microseconds of CPU per case")
     print(f"{'op':7} {'api':>7} {'bulk':>7} {'run':>7} {'sf':>7} {'api/sf':>7} {'bulk/sf':>8} {'run/sf':>7}"
           "  agreement with softfloatpy (bits and flags)")
-    for op, arity in OPERATIONS.items():
+    for op in args.ops.split(","):
+        arity = OPERATIONS[op]
         cases = workload(args.n, arity)
         per_case = 1e6 / args.n
         api = best_seconds(refnum_api(op, cases), args.repeat) * per_case

@@ -34,7 +34,7 @@ from .context import DEFAULT, Flag
 from .convert import value_of
 from .errors import RefnumError
 from .formats import FixedFormat
-from .rounding import ilog2, project, quantize, rounder_for
+from .rounding import bound_rounder, ilog2, project, quantize
 from .values import FINITE, INF, NAN, Value
 
 INEXACT, DIVBYZERO, INVALID = int(Flag.INEXACT), int(Flag.DIVBYZERO), int(Flag.INVALID)
@@ -608,7 +608,7 @@ def evaluator(name, formats, out, ctx=DEFAULT):
     if kernel is None or out.kind == "scaled" or any(f.kind == "scaled" for f in formats):
         return general
     parts_x, parts_y = (_parts_table(f, ctx.daz) for f in formats)
-    round_parts = functools.partial(rounder_for(out), out, ctx)
+    round_parts = bound_rounder(out, ctx)         # ctx checked above; formats by operand_formats
     negate = name == "sub"
 
     def fast(x, y, rand=0):

@@ -530,21 +530,20 @@ class _Job:
                                    self.ctx.sr_bits if self.stochastic else 0)
         self.evaluate = self.function.evaluator(self.ctx)
 
-    def completed(self, operand_lines):
+    def completed(self, operand_lines, text):
         """Vector lines for canonical operand lines: each line's own text, then result and flags.
 
-        The bulk path of ``refnum run`` (see Layout.canonical_operand_lines).  With
-        one operand the loops are maps and comprehensions, and for narrow results
-        each distinct result's text is formatted once.
+        The bulk path of ``refnum run`` (see Layout.canonical_operand_lines): ``text``
+        holds exactly those lines, so its fields, read in one pass, are the operand
+        columns in turn; the evaluator is mapped over the columns, and for narrow
+        results each distinct result's text is formatted once.
         """
         from .convert import remembers
 
-        evaluate, tail = self.evaluate, self.layout.result_template()
-        if self.layout.noperands > 1:
-            rows = ([int(field, 16) for field in line.split(" ")] for line in operand_lines)
-            results = (evaluate(*codes) if self.stochastic else evaluate(*codes, 0) for codes in rows)
-        else:
-            results = map(evaluate, map(int, operand_lines, itertools.repeat(16)), itertools.repeat(0))
+        evaluate, tail, n = self.evaluate, self.layout.result_template(), self.layout.noperands
+        codes = list(map(int, text.split(), itertools.repeat(16)))
+        columns = [codes[i::n] for i in range(n)] if n > 1 else [codes]
+        results = map(evaluate, *columns) if self.stochastic else map(evaluate, *columns, itertools.repeat(0))
         if remembers(self.function.result):
             texts = _ResultTexts(tail)
             return [line + texts[result] for line, result in zip(operand_lines, results)]
@@ -558,7 +557,7 @@ class _Job:
         rows = None if operand_lines is not None else list(read_operands(text, self.layout, number))
         try:
             if rows is None:
-                return "".join(self.completed(operand_lines)), len(operand_lines)
+                return "".join(self.completed(operand_lines, text)), len(operand_lines)
             return "".join(self.vector_lines(rows)), len(rows)
         except RefnumError as err:              # a value the context refuses (e.g. --nan-missing error)
             line = self.failing_line(read_operands(text, self.layout, number) if rows is None else rows)

@@ -14,7 +14,7 @@ from . import arguments
 from .context import DEFAULT
 from .errors import RefnumError
 from .interop import float_parts, float_to_value
-from .rounding import project, rounder_for
+from .rounding import INEXACT, bound_rounder, project, round_away, rounder_for
 from .values import Value, parse
 
 
@@ -48,25 +48,70 @@ def convert(code, src, dst, ctx=DEFAULT, rand=0):
 def converter(src, dst, ctx=DEFAULT):
     """``f(code, rand=0) -> (code, flags)``: :func:`convert` from ``src`` to ``dst`` bound once.
 
-    The bulk path of ``refnum run/gen/verify`` and the benchmarks: a nonzero
-    finite code goes straight from its integer parts to the projection step; every
-    other code (zeros, specials, DAZ inputs, scaled formats) takes :func:`decode`.
-    Narrowing float conversions also remember results by the bits that decide
-    them (:func:`_deciding_bits`).  The random value is not range-checked here:
-    callers validate their input.
+    The bulk path of ``refnum run/gen/verify`` and the benchmarks: a normal float
+    code with a normal result is converted on its fields (:func:`_by_fields`); any
+    other nonzero finite code goes straight from its integer parts to the
+    projection step; every other code (zeros, specials, DAZ inputs, scaled formats)
+    takes :func:`decode`.  Narrowing float conversions also remember results by
+    the bits that decide them (:func:`_deciding_bits`).  The random value is not
+    range-checked here: callers validate their input.
     """
     src, dst, ctx = as_format(src, "src"), as_format(dst, "dst"), arguments.context(ctx)
     finite_parts = _no_parts if ctx.daz else src.finite_parts
-    round_parts = rounder_for(dst)
+    round_parts = bound_rounder(dst, ctx)         # arguments checked just above
 
     def convert_code(code, rand=0):
         parts = finite_parts(code)
         if parts is None:
             return project(value_of(code, src, ctx), dst, ctx, rand)
-        return round_parts(dst, ctx, parts[0], parts[1], parts[2], 1, rand)
+        return round_parts(parts[0], parts[1], parts[2], 1, rand)
 
     shift = _deciding_bits(src, dst, ctx)
-    return convert_code if shift is None else _remembering(convert_code, src, shift)
+    if shift is not None:
+        convert_code = _remembering(convert_code, src, shift)
+    return _by_fields(src, dst, ctx, convert_code)
+
+
+def _by_fields(src, dst, ctx, convert_code):
+    """``convert_code`` with the common case of a float-to-float conversion done on the code's fields.
+
+    A normal source code ``(E, t)`` is ``(2**m_src + t) * 2**(E - bias_src - m_src)``.
+    When its exponent ``e = E - bias_src`` is at least the destination's ``emin``,
+    :func:`refnum.rounding.bound_rounder` rounds it at ``shift = m_src - m_dst``
+    bits below its significand and encodes ``((e + bias_dst) << m_dst) + s - 2**m_dst``
+    with ``s = (2**m_src + t) >> shift`` (plus one if it rounds away); that sum is
+    ``(mag >> shift) + ((bias_dst - bias_src) << m_dst)``, the source's exponent and
+    leading trailing bits moved in place.  The same conditions apply as there: a
+    deterministic rounding, a destination with a trailing field, a result at most
+    the largest finite magnitude, no negative value into an unsigned format; the
+    source has a zero, so its normal codes are ``2**m_src <= mag <= max_mag``.  Every
+    other code goes to ``convert_code``; tests/test_fast_paths.py compares both.
+    """
+    if (src.kind != "float" or dst.kind != "float" or not src.zero or not dst.m
+            or ctx.rounding.startswith("sr-")):
+        return convert_code
+    shift, k, sign_bit, mag_mask, max_mag = src.m - dst.m, src.k, src.sign_bit, src.mag_mask, src.max_mag
+    lowest = max(1 << src.m, (dst.emin + src.bias) << src.m)     # normal, and e >= emin of dst
+    offset, dst_max, dst_sign = (dst.bias - src.bias) << dst.m, dst.max_mag, dst.sign_bit
+    widen, low = max(-shift, 0), (1 << max(shift, 0)) - 1
+    half = (low + 1) >> 1
+    mode = ctx.rounding
+    rne = mode == "rne"
+
+    def convert_fields(code, rand=0):
+        mag = code & mag_mask
+        sign = code & sign_bit
+        if code >> k or not lowest <= mag <= max_mag or (sign and not dst_sign):
+            return convert_code(code, rand)
+        s, r = (mag >> shift, mag & low) if shift > 0 else (mag << widen, 0)
+        if r and ((r > half or (r == half and s & 1)) if rne            # rne inline, as bound_rounder
+                  else round_away(mode, sign, not s & 1, r, low + 1, 0, 0)):
+            s += 1
+        mag = s + offset
+        if mag > dst_max:
+            return convert_code(code, rand)
+        return (mag | dst_sign if sign else mag), (INEXACT if r else 0)
+    return convert_fields
 
 
 def _no_parts(code):

@@ -69,6 +69,51 @@ def rounder_for(fmt):
     return _ROUNDERS[fmt.kind]
 
 
+def bound_rounder(fmt, ctx):
+    """``f(sign, num, exp, den=1, rand=0) -> (code, flags)``: :func:`round_finite` into ``fmt``
+    under ``ctx``, bound once (the bulk paths of ``refnum run/gen/verify``; arguments
+    already validated by the caller, so nothing is checked here).
+
+    For a float format with a trailing field (m >= 1) and a deterministic rounding
+    it computes the common case inline: a dyadic value (``den == 1``) whose
+    magnitude is at least ``2**emin`` and whose rounded result is at most the
+    largest finite value.  There no tininess, FTZ, overflow or sign policy
+    applies, the only flag is inexact, the rounding exponent is ``e - m`` as in
+    :func:`_round_float`, and the code is :meth:`encode_finite` written as one
+    sum: ``((e + bias) << m) + s - 2**m``, where a significand that carried to
+    ``2**p`` steps into the next exponent field, the next binade's code.  Every
+    other value goes to :func:`_round_float` unchanged.  tests/test_fast_paths.py
+    compares both on every case they can enumerate.
+    """
+    rounder = _ROUNDERS[fmt.kind]
+
+    def general(sign, num, exp, den=1, rand=0):
+        return rounder(fmt, ctx, sign, num, exp, den, rand)
+    if fmt.kind != "float" or not fmt.m or ctx.rounding.startswith("sr-"):
+        return general
+    m, p, emin, max_mag, sign_bit, signed = fmt.m, fmt.p, fmt.emin, fmt.max_mag, fmt.sign_bit, fmt.signed
+    base, mode = (fmt.bias << m) - (1 << m), ctx.rounding
+    rne = mode == "rne"
+
+    def round_normal(sign, num, exp, den=1, rand=0):
+        shift = num.bit_length() - p                # the bits below the significand's last
+        e = exp + shift + m                         # floor(log2 |x|)
+        if e < emin or den != 1 or (sign and not signed):
+            return general(sign, num, exp, den, rand)
+        if shift <= 0:
+            s, r = num << -shift, 0
+        else:
+            s, r = num >> shift, num & ((1 << shift) - 1)
+            if r and ((r > 1 << (shift - 1) or (r == 1 << (shift - 1) and s & 1)) if rne   # rne inline
+                      else round_away(mode, sign, not s & 1, r, 1 << shift, 0, 0)):
+                s += 1
+        mag = (e << m) + s + base
+        if mag > max_mag:
+            return general(sign, num, exp, den, rand)
+        return (mag | sign_bit if sign else mag), (INEXACT if r else 0)
+    return round_normal
+
+
 def _round_scaled(fmt, ctx, sign, num, exp, den, rand):
     v = Value.from_fraction(Value.finite(sign, num, exp, den).to_fraction() / fmt.scale)
     return round_finite(fmt.base, ctx, sign, v.num, v.exp, v.den, rand)
