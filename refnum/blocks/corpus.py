@@ -124,7 +124,7 @@ def write(outdir, kind="tv"):
     """Write the corpus into ``outdir`` (each file atomically), then README.md, manifest.json
     and SHA256SUMS as every refnum vector folder has them (spec/suites.md, "Manifests"), so
     that ``refnum manifest check`` re-hashes it, alone or as a folder inside the corpus."""
-    from ..vectors.suite import file_sha256, write_metadata
+    from ..vectors.suite import file_sha256
 
     records = []
     for path, s, cases in plan():
@@ -139,11 +139,18 @@ def write(outdir, kind="tv"):
         fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(s).items()}
         records.append({"path": path, "scheme": fields, "case_set": cases, "cases": len(blocks), "format": kind,
                         "inputs": "binary32", "bytes": os.path.getsize(full), "sha256": file_sha256(full)})
-    manifest = {"description": "refnum block vectors: element codes against scale boundaries and the amax "
-                "values where the scale rules disagree (MXFP8/6/4, MXINT8, NVFP4)",
-                "kind": kind, "refnum_version": __version__, "shard": {"index": 0, "of": 1},
-                "total_files": len(records), "files": records}
-    write_metadata(outdir, manifest, README)
+    return publish(outdir, "refnum block vectors: element codes against scale boundaries and the amax "
+                   "values where the scale rules disagree (MXFP8/6/4, MXINT8, NVFP4)", kind, records, README)
+
+
+def publish(outdir, description, kind, records, readme):
+    """Write the manifest of a one-shard vector folder (``records``: its files) with its README
+    and SHA256SUMS (:func:`refnum.vectors.suite.write_metadata`); return the manifest."""
+    from ..vectors.suite import write_metadata
+
+    manifest = {"description": description, "kind": kind, "refnum_version": __version__,
+                "shard": {"index": 0, "of": 1}, "total_files": len(records), "files": records}
+    write_metadata(outdir, manifest, readme)
     return manifest
 
 

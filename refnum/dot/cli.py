@@ -302,6 +302,14 @@ def _verify(job, args, cli):
     return cli.EXIT_OK if failed == 0 else cli.EXIT_MISMATCH
 
 
+def gen_suite(out, kind="tv"):
+    """``refnum gen --suite dot``: the dot-product corpus of every preset into ``out``."""
+    from ..blocks.cli import write_corpus
+    from . import corpus
+
+    return write_corpus(corpus, out, kind, "dot-product vectors", "dot products")
+
+
 def list_lines():
     """One line per preset: name, operand formats, description; then the aliases."""
     from .presets import ALIASES, PRESETS
