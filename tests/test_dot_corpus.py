@@ -33,6 +33,9 @@ def test_committed_dot_corpus_regenerates(tmp_path):
     for name in FILES + ["manifest.json", "SHA256SUMS", "README.md"]:
         assert (tmp_path / name).read_bytes() == (CORPUS / name).read_bytes(), name
     assert check_manifest(CORPUS) == (len(FILES), [])
+    rc, _, _ = cli("gen", "--suite", "dot", "--out", tmp_path / "npz", "--format", "npz")
+    assert rc == 0 and check_manifest(tmp_path / "npz") == (len(FILES), [])
+    assert (tmp_path / "npz" / "integer" / "vpdpbusd.npz").is_file()
 
 
 def test_manifest_records_the_semantics():
@@ -194,3 +197,26 @@ def test_jsonl_records_are_the_tv_lines():
         tv = corpus.file_bytes(preset)[0].decode().splitlines()
         records = [json.loads(line) for line in corpus.file_bytes(preset, "jsonl")[0].decode().splitlines()]
         assert [" ".join(r["a"] + r["b"] + [r["c"], r["d"], f"{r['flags']:02X}"]) for r in records] == tv
+
+
+@pytest.mark.parametrize("name", ["ada_mma_e5m2_f16", "imma_m16n8k64_s4s4_satfinite"])
+def test_memh_and_npz_hold_the_tv_lines(name):
+    """The memh words, split by memh_fields, and the npz arrays give the tv lines' codes."""
+    np = pytest.importorskip("numpy")
+    import io
+
+    preset = PRESETS.get(name) or INTEGER_PRESETS[name]
+    tv = [[int(x, 16) for x in line.split()] for line in corpus.file_bytes(preset)[0].decode().splitlines()]
+    k = (len(tv[0]) - 3) // 2
+    fields = corpus.memh_fields(corpus.formats(preset), k)
+    words = [int(word, 16) for word in corpus.file_bytes(preset, "memh")[0].decode().split()]
+    assert len(words) == len(tv) and max(words).bit_length() <= sum(bits for _, bits in fields)
+    for word, codes in zip(words, tv):
+        values = []
+        for _, bits in reversed(fields):
+            values.append(word & ((1 << bits) - 1))
+            word >>= bits
+        assert values[::-1] == codes
+    arrays = np.load(io.BytesIO(corpus.file_bytes(preset, "npz")[0]))
+    a, b = arrays["a"].reshape(-1, k), arrays["b"].reshape(-1, k)
+    assert [[*a[i], *b[i], arrays["c"][i], arrays["d"][i], arrays["flags"][i]] for i in range(len(tv))] == tv

@@ -180,14 +180,19 @@ def memh_fields(s):
 
 def _memh(s, cases):
     """One ``$readmemh`` word per block: the fields of :func:`memh_fields` concatenated."""
-    fields = memh_fields(s)
-    digits = (sum(bits for _, bits in fields) + 3) // 4
+    rows = [list(codes) + ([b.tensor_scale] if s.tensor_scale else []) + [b.scale, *b.elements, b.scale_flags, *b.flags]
+            for codes, b in cases]
+    return memh_words([bits for _, bits in memh_fields(s)], rows)
+
+
+def memh_words(widths, rows):
+    """The ``$readmemh`` lines of ``rows`` (one word each): each row's values packed at the bit
+    ``widths``, the first most significant, in upper-case hex of the whole words' digits."""
+    digits = (sum(widths) + 3) // 4
     lines = []
-    for codes, b in cases:
-        values = list(codes) + ([b.tensor_scale] if s.tensor_scale else []) + [b.scale, *b.elements,
-                                                                             b.scale_flags, *b.flags]
+    for values in rows:
         word = 0
-        for (_, bits), v in zip(fields, values):
+        for bits, v in zip(widths, values):
             word = word << bits | v
         lines.append(f"{word:0{digits}X}\n")
     return "".join(lines).encode("ascii")
@@ -196,11 +201,6 @@ def _memh(s, cases):
 def _npz(s, cases):
     """NumPy arrays (stored, no compression): ``inputs``, ``elements`` and ``flags`` flat, row-major
     (reshape to (-1, k)); ``scale``, ``scale_flags`` and, for two-level schemes, ``tensor_scale``."""
-    import io
-    import zipfile
-
-    from ..vectors.outputs import npy_bytes
-
     columns = [("inputs", [c for codes, _ in cases for c in codes], 32)]
     if s.tensor_scale:
         columns.append(("tensor_scale", [b.tensor_scale for _, b in cases], 32))
@@ -208,6 +208,17 @@ def _npz(s, cases):
                 ("elements", [e for _, b in cases for e in b.elements], s.element_format.k),
                 ("scale_flags", [b.scale_flags for _, b in cases], 8),
                 ("flags", [f for _, b in cases for f in b.flags], 8)]
+    return npz_archive(columns)
+
+
+def npz_archive(columns):
+    """The bytes of an ``.npz`` (a zip, stored, fixed dates) of ``columns`` ``(name, values,
+    bits)``: one ``name.npy`` each, the smallest unsigned type that holds ``bits``."""
+    import io
+    import zipfile
+
+    from ..vectors.outputs import npy_bytes
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for name, values, bits in columns:

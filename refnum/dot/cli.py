@@ -31,6 +31,9 @@ tree (balanced pairwise, rounded adds), fused (aligned truncation: --L, --F,
 --intermediate); --promote-every N adds the model's partial sums every N products
 into an FP32 accumulator; --out FORMAT converts the result (RNE).
 
+vectors: refnum gen --suite dot --out DIR writes a file of random and adversarial cases
+for every preset (the corpus's vectors/dot); --verify checks any of them.
+
 exit status: 0 ok, 1 --verify found mismatches, 2 usage or input error."""
 
 

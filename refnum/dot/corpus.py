@@ -19,14 +19,14 @@ import os
 import random
 
 from ..catalog import lookup
-from ..vectors.lines import Layout
+from ..vectors.lines import IEEE_FLAGS, Layout
 from . import run_dot
 from .cases import cases, integer_cases
 from .integer import INTEGER_PRESETS, run_integer_dot
 from .models import Fused, Gemm, result_format
 from .presets import PRESETS, model_summary
 
-KINDS = ("tv", "jsonl")
+KINDS = ("tv", "jsonl", "memh", "npz")
 CASES = 100                         # per file: 20 of each floating family, 25 of each integer one
 SEED = "refnum dot corpus"
 
@@ -73,17 +73,17 @@ def evaluate(preset, a, b, c):
 
 
 def file_bytes(preset, kind="tv"):
-    """The bytes of a preset's corpus file and its cases."""
+    """The bytes of a preset's corpus file as ``kind`` (one of :data:`KINDS`) and its cases."""
     fa, fb, fc, fd = formats(preset)
     rows = preset_cases(preset)
     k = len(rows[0][1])
+    results = [evaluate(preset, a, b, c) for _, a, b, c in rows]
+    if kind in ("memh", "npz"):
+        cases = [(a, b, c, d, flags & IEEE_FLAGS) for (_, a, b, c), (d, flags) in zip(rows, results)]
+        return _ENCODERS[kind]((fa, fb, fc, fd), k, cases), rows
     layout = Layout([fa] * k + [fb] * k + [fc], fd)
-    lines = []
-    for _, a, b, c in rows:
-        code, flags = evaluate(preset, a, b, c)
-        line = layout.format_line(a + b + [c], code, flags)
-        lines.append(line if kind == "tv" else json_line(line, k))
-    return "".join(lines).encode("ascii"), rows
+    lines = [layout.format_line(a + b + [c], *result) for (_, a, b, c), result in zip(rows, results)]
+    return "".join(line if kind == "tv" else json_line(line, k) for line in lines).encode("ascii"), rows
 
 
 def json_line(line, k):
@@ -124,6 +124,35 @@ def write(outdir, kind="tv"):
     return publish(outdir, "refnum dot-product vectors: seeded random and adversarial cases (cancellation,"
                    " alignment-window edges, zeros, overflow, NaN/Inf; integer extremes, wrap and saturation"
                    " edges) for every floating-point and integer preset", kind, records, README)
+
+
+def memh_fields(fmts, k):
+    """[(name, bits)] of a case's memh word, most significant first: ``a0 .. a{K-1}``,
+    ``b0 .. b{K-1}``, ``c``, ``d`` at their formats' widths, then the 5 IEEE flag bits in [4:0]."""
+    fa, fb, fc, fd = fmts
+    return ([(f"a{i}", fa.k) for i in range(k)] + [(f"b{i}", fb.k) for i in range(k)]
+            + [("c", fc.k), ("d", fd.k), ("flags", 5)])
+
+
+def _memh(fmts, k, cases):
+    """One ``$readmemh`` word per case: the fields of :func:`memh_fields` concatenated."""
+    from ..blocks.corpus import memh_words
+
+    return memh_words([bits for _, bits in memh_fields(fmts, k)], [[*a, *b, c, d, f] for a, b, c, d, f in cases])
+
+
+def _npz(fmts, k, cases):
+    """Stored ``.npy`` arrays ``a`` and ``b`` (flat, row-major: reshape to (-1, K)), ``c``, ``d``
+    and ``flags``, each the smallest unsigned type that holds its codes."""
+    from ..blocks.corpus import npz_archive
+
+    fa, fb, fc, fd = fmts
+    return npz_archive([("a", [x for a, *_ in cases for x in a], fa.k), ("b", [y for _, b, *_ in cases for y in b], fb.k),
+                        ("c", [case[2] for case in cases], fc.k), ("d", [case[3] for case in cases], fd.k),
+                        ("flags", [case[4] for case in cases], 5)])
+
+
+_ENCODERS = {"memh": _memh, "npz": _npz}
 
 
 README = """\
