@@ -102,7 +102,7 @@ def record(path, preset, rows, kind):
     else:
         model = {"model": model_summary(preset.model), "profile": preset.profile}
     families = collections.Counter(family for family, *_ in rows)
-    return {"path": path, "preset": preset.name, "kind": "integer" if path.startswith("integer/") else "float",
+    return {"path": path, "preset": preset.name, "arithmetic": path.partition("/")[0],
             **model, "operand_formats": [fa.name, fb.name, fc.name], "result_format": fd.name,
             "k": len(rows[0][1]), "cases": len(rows), "families": dict(families), "format": kind,
             "seed": f"{SEED} {preset.name}"}
