@@ -4,6 +4,7 @@ brute-force wrap/saturate model of tests/test_dot_integer.py and the exact prese
 Fraction arithmetic rounded by tests/oracle.py."""
 
 import json
+import random
 from fractions import Fraction
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 import oracle
 from refnum.dot import corpus
+from refnum.dot.cases import integer_cases
 from refnum.dot.integer import INTEGER_PRESETS
 from refnum.dot.presets import PRESETS
 from refnum.vectors.suite import check_manifest
@@ -220,3 +222,17 @@ def test_memh_and_npz_hold_the_tv_lines(name):
     arrays = np.load(io.BytesIO(corpus.file_bytes(preset, "npz")[0]))
     a, b = arrays["a"].reshape(-1, k), arrays["b"].reshape(-1, k)
     assert [[*a[i], *b[i], arrays["c"][i], arrays["d"][i], arrays["flags"][i]] for i in range(len(tv))] == tv
+
+
+def test_edge_cases_put_the_first_check_point_at_an_end():
+    """Every ``edge`` case of every integer preset: acc + the products up to the first check
+    point (one product, the first group, or all) is within 2 of the accumulator's lo or hi."""
+    for name, model in INTEGER_PRESETS.items():
+        lo, hi, _ = int_range(model.accumulator_format)
+        first = {"product": 1, "group": model.group, "end": None}[model.granularity]
+        for family, a, b, c in integer_cases(model, 8, 40, random.Random(name)):
+            if family == "edge":
+                a = [_signed(x, model.operand_formats[0]) for x in a]
+                b = [_signed(y, model.operand_formats[1]) for y in b]
+                total = _signed(c, model.accumulator_format) + sum(x * y for x, y in zip(a[:first], b[:first]))
+                assert min(abs(total - lo), abs(total - hi)) <= 2, (name, a, b, c)

@@ -76,7 +76,8 @@ def integer_cases(model, k, n, rng):
     ``model`` (:class:`refnum.dot.integer.IntegerDot`), four families in turn: ``raw`` (uniform
     codes), ``extremes`` (operands and addend at the ends of their ranges, 0 and +-1),
     ``edge`` (the addend that puts the first check point of the model's granularity at the
-    accumulator's largest or smallest value or one past it: where it wraps or saturates) and
+    accumulator's largest or smallest value (the end the products point to), one less or one
+    past it: where it wraps or saturates) and
     ``transient`` (the addend near one end, products that leave the range at a product or
     group check point and come back by the end: where the granularities part ways)."""
     fa, fb, acc = model.formats
@@ -91,7 +92,8 @@ def integer_cases(model, k, n, rng):
         elif family == "edge":
             a, b = _uniform(fa, k, rng), _uniform(fb, k, rng)
             first = _first_check(model, [fa.integer_of(x) * fb.integer_of(y) for x, y in zip(a, b)])
-            target = rng.choice((acc.hi, acc.hi + 1, acc.lo, acc.lo - 1)) + rng.randrange(-1, 2)
+            ends = (acc.hi, acc.hi + 1) if first > 0 else (acc.lo, acc.lo - 1) if first < 0 else (acc.hi, acc.lo)
+            target = rng.choice(ends) + rng.randrange(-1, 2)
             c = acc.code_of(min(max(target - first, acc.lo), acc.hi))
         else:
             up = rng.randrange(2)                           # 1: over the top first, 0: under the bottom
