@@ -187,7 +187,7 @@ def _build_parser():
     p.add_argument("--operand-formats", metavar="A,B[,C]",
                    help="a format for each operand of an operation (default: the function name's)")
     p.add_argument("--suite", metavar="NAME|FILE", help="a built-in suite (" + ", ".join(_builtin_suites())
-                   + ", blocks) or a .toml/.json suite file; needs --out")
+                   + ", blocks, dot) or a .toml/.json suite file; needs --out")
     p.add_argument("--out", metavar="DIR", help="write files, manifest.json and SHA256SUMS into DIR")
     p.add_argument("--format", dest="kind", choices=("tv", "memh", "jsonl", "npz"), default="tv",
                    help="output format (default tv, TestFloat lines)")
@@ -620,6 +620,9 @@ def cmd_gen(args):
         if args.suite == "blocks":                   # shared-scale block vectors (refnum.blocks.corpus)
             from .blocks.cli import gen_suite
             return gen_suite(args.out, args.kind)
+        if args.suite == "dot":                      # dot-product vectors of every preset (refnum.dot.corpus)
+            from .dot.cli import gen_suite as gen_dot_suite
+            return gen_dot_suite(args.out, args.kind)
         description, seed, entries = plan.load_suite(args.suite)
         return _write_folder(args, entries, seed if args.seed is None else args.seed, description)
     if args.out and args.output:
@@ -745,8 +748,10 @@ def _mismatch(location, layout, operands, got, got_flags, expected, flags):
 
 def cmd_suite(args):
     """The corpus: the element suite into ``--out``, then the block vectors (enumerated, not
-    drawn: two seconds) into its folder ``blocks/``, a vector folder of its own."""
+    drawn: two seconds) into its folder ``blocks/`` and the dot-product vectors (seeded per
+    preset: three seconds) into ``dot/``, each a vector folder of its own."""
     from .blocks import corpus
+    from .dot import corpus as dot_corpus
     from .vectors import plan
 
     description, seed, entries = plan.load_suite("corpus")
@@ -755,6 +760,9 @@ def cmd_suite(args):
     manifest = corpus.write(os.path.join(args.out, "blocks"))
     print(f"{manifest['total_files']} block files, {sum(r['cases'] for r in manifest['files'])} blocks"
           f" in {os.path.join(args.out, 'blocks')}")
+    manifest = dot_corpus.write(os.path.join(args.out, "dot"))
+    print(f"{manifest['total_files']} dot files, {sum(r['cases'] for r in manifest['files'])} dot products"
+          f" in {os.path.join(args.out, 'dot')}")
     return status
 
 

@@ -570,16 +570,21 @@ def test_suite_passes_out_and_seed_to_write_suite(monkeypatch, tmp_path):
         return manifest
     monkeypatch.setattr(suite, "write_suite", record)
     from refnum.blocks import corpus
+    from refnum.dot import corpus as dot_corpus
 
-    blocks = []
+    blocks, dots = [], []
     monkeypatch.setattr(corpus, "write", lambda out: blocks.append(out) or {"total_files": 2, "files": [{"cases": 5}]})
+    monkeypatch.setattr(dot_corpus, "write",
+                        lambda out: dots.append(out) or {"total_files": 3, "files": [{"cases": 4}, {"cases": 6}]})
     rc, out, _ = cli("suite", "--out", tmp_path / "corpus", "--seed", "7")
     n = len(__import__("refnum.vectors.plan", fromlist=["x"]).load_suite("corpus")[2])
     assert rc == 0 and out == (f"{n} files (1 written, {n - 3} already complete, 2 repaired), 0 cases, 0 bytes"
-                               f" in {tmp_path / 'corpus'}\n2 block files, 5 blocks in {tmp_path / 'corpus' / 'blocks'}\n")
+                               f" in {tmp_path / 'corpus'}\n2 block files, 5 blocks in {tmp_path / 'corpus' / 'blocks'}\n"
+                               f"3 dot files, 10 dot products in {tmp_path / 'corpus' / 'dot'}\n")
     assert cli("suite")[0] == 0 and cli("suite", "--force")[0] == 0
     assert calls == [(str(tmp_path / "corpus"), 7, n, False), ("vectors", 1, n, False), ("vectors", 1, n, True)]
     assert blocks == [str(tmp_path / "corpus" / "blocks")] + [os.path.join("vectors", "blocks")] * 2
+    assert dots == [str(tmp_path / "corpus" / "dot")] + [os.path.join("vectors", "dot")] * 2
 
 
 def test_suite_write_error_is_one_line(monkeypatch):

@@ -365,10 +365,12 @@ def committed_manifest():
 
 
 def test_committed_corpus_matches_its_manifest():
-    """The element corpus and the block corpus in its folder blocks/ (a vector folder of its own)."""
+    """The element corpus and the block and dot corpora in its folders blocks/ and dot/ (vector
+    folders of their own)."""
     checked, problems = check_manifest(CORPUS)
-    blocks = json.loads((CORPUS / "blocks" / "manifest.json").read_text())
-    assert checked == committed_manifest()["total_files"] + blocks["total_files"] and problems == []
+    nested = [json.loads((CORPUS / folder / "manifest.json").read_text()) for folder in ("blocks", "dot")]
+    assert checked == committed_manifest()["total_files"] + sum(m["total_files"] for m in nested)
+    assert problems == [] and all(m["total_files"] > 0 for m in nested)
 
 
 def test_committed_corpus_is_the_corpus_suite():

@@ -242,13 +242,20 @@ def cmd_gen(args):
 
 def gen_suite(out, kind="tv"):
     """``refnum block gen`` and ``refnum gen --suite blocks``: the block corpus into ``out``."""
-    from .. import cli
     from . import corpus
 
+    return write_corpus(corpus, out, kind, "block vectors", "blocks")
+
+
+def write_corpus(corpus, out, kind, what, unit):
+    """Write a corpus module's folder (``corpus.write``) into ``out`` as ``kind`` (one of
+    ``corpus.KINDS``) and print its summary line: files and ``unit`` (what a case is)."""
+    from .. import cli
+
     if kind not in corpus.KINDS:
-        raise RefnumError(f"block vectors are written as {', '.join(corpus.KINDS)}, not {kind}")
+        raise RefnumError(f"{what} are written as {', '.join(corpus.KINDS)}, not {kind}")
     manifest = corpus.write(out, kind)
-    print(f"{manifest['total_files']} files, {sum(r['cases'] for r in manifest['files'])} blocks in {out}")
+    print(f"{manifest['total_files']} files, {sum(r['cases'] for r in manifest['files'])} {unit} in {out}")
     return cli.EXIT_OK
 
 

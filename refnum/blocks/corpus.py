@@ -124,7 +124,7 @@ def write(outdir, kind="tv"):
     """Write the corpus into ``outdir`` (each file atomically), then README.md, manifest.json
     and SHA256SUMS as every refnum vector folder has them (spec/suites.md, "Manifests"), so
     that ``refnum manifest check`` re-hashes it, alone or as a folder inside the corpus."""
-    from ..vectors.suite import file_sha256, write_metadata
+    from ..vectors.suite import file_sha256
 
     records = []
     for path, s, cases in plan():
@@ -139,11 +139,18 @@ def write(outdir, kind="tv"):
         fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(s).items()}
         records.append({"path": path, "scheme": fields, "case_set": cases, "cases": len(blocks), "format": kind,
                         "inputs": "binary32", "bytes": os.path.getsize(full), "sha256": file_sha256(full)})
-    manifest = {"description": "refnum block vectors: element codes against scale boundaries and the amax "
-                "values where the scale rules disagree (MXFP8/6/4, MXINT8, NVFP4)",
-                "kind": kind, "refnum_version": __version__, "shard": {"index": 0, "of": 1},
-                "total_files": len(records), "files": records}
-    write_metadata(outdir, manifest, README)
+    return publish(outdir, "refnum block vectors: element codes against scale boundaries and the amax "
+                   "values where the scale rules disagree (MXFP8/6/4, MXINT8, NVFP4)", kind, records, README)
+
+
+def publish(outdir, description, kind, records, readme):
+    """Write the manifest of a one-shard vector folder (``records``: its files) with its README
+    and SHA256SUMS (:func:`refnum.vectors.suite.write_metadata`); return the manifest."""
+    from ..vectors.suite import write_metadata
+
+    manifest = {"description": description, "kind": kind, "refnum_version": __version__,
+                "shard": {"index": 0, "of": 1}, "total_files": len(records), "files": records}
+    write_metadata(outdir, manifest, readme)
     return manifest
 
 
@@ -173,14 +180,19 @@ def memh_fields(s):
 
 def _memh(s, cases):
     """One ``$readmemh`` word per block: the fields of :func:`memh_fields` concatenated."""
-    fields = memh_fields(s)
-    digits = (sum(bits for _, bits in fields) + 3) // 4
+    rows = [list(codes) + ([b.tensor_scale] if s.tensor_scale else []) + [b.scale, *b.elements, b.scale_flags, *b.flags]
+            for codes, b in cases]
+    return memh_words([bits for _, bits in memh_fields(s)], rows)
+
+
+def memh_words(widths, rows):
+    """The ``$readmemh`` lines of ``rows`` (one word each): each row's values packed at the bit
+    ``widths``, the first most significant, in upper-case hex of the whole words' digits."""
+    digits = (sum(widths) + 3) // 4
     lines = []
-    for codes, b in cases:
-        values = list(codes) + ([b.tensor_scale] if s.tensor_scale else []) + [b.scale, *b.elements,
-                                                                             b.scale_flags, *b.flags]
+    for values in rows:
         word = 0
-        for (_, bits), v in zip(fields, values):
+        for bits, v in zip(widths, values):
             word = word << bits | v
         lines.append(f"{word:0{digits}X}\n")
     return "".join(lines).encode("ascii")
@@ -189,11 +201,6 @@ def _memh(s, cases):
 def _npz(s, cases):
     """NumPy arrays (stored, no compression): ``inputs``, ``elements`` and ``flags`` flat, row-major
     (reshape to (-1, k)); ``scale``, ``scale_flags`` and, for two-level schemes, ``tensor_scale``."""
-    import io
-    import zipfile
-
-    from ..vectors.outputs import npy_bytes
-
     columns = [("inputs", [c for codes, _ in cases for c in codes], 32)]
     if s.tensor_scale:
         columns.append(("tensor_scale", [b.tensor_scale for _, b in cases], 32))
@@ -201,6 +208,17 @@ def _npz(s, cases):
                 ("elements", [e for _, b in cases for e in b.elements], s.element_format.k),
                 ("scale_flags", [b.scale_flags for _, b in cases], 8),
                 ("flags", [f for _, b in cases for f in b.flags], 8)]
+    return npz_archive(columns)
+
+
+def npz_archive(columns):
+    """The bytes of an ``.npz`` (a zip, stored, fixed dates) of ``columns`` ``(name, values,
+    bits)``: one ``name.npy`` each, the smallest unsigned type that holds ``bits``."""
+    import io
+    import zipfile
+
+    from ..vectors.outputs import npy_bytes
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for name, values, bits in columns:

@@ -31,6 +31,9 @@ tree (balanced pairwise, rounded adds), fused (aligned truncation: --L, --F,
 --intermediate); --promote-every N adds the model's partial sums every N products
 into an FP32 accumulator; --out FORMAT converts the result (RNE).
 
+vectors: refnum gen --suite dot --out DIR writes a file of random and adversarial cases
+for every preset (the corpus's vectors/dot); --verify checks any of them.
+
 exit status: 0 ok, 1 --verify found mismatches, 2 usage or input error."""
 
 
@@ -300,6 +303,14 @@ def _verify(job, args, cli):
         raise RefnumError(cli._no_cases(args.file))
     print(f"{passed} passed, {failed} failed")
     return cli.EXIT_OK if failed == 0 else cli.EXIT_MISMATCH
+
+
+def gen_suite(out, kind="tv"):
+    """``refnum gen --suite dot``: the dot-product corpus of every preset into ``out``."""
+    from ..blocks.cli import write_corpus
+    from . import corpus
+
+    return write_corpus(corpus, out, kind, "dot-product vectors", "dot products")
 
 
 def list_lines():
