@@ -3,7 +3,9 @@
 ``quantize(x, fmt, ctx)`` rounds a numpy array of float16, float32, float64 or
 bfloat16 (ml_dtypes) values into any catalogue format; ``convert(codes, src,
 dst, ctx)`` does the same for an array of codes; ``decode(codes, fmt)`` reads
-codes back as float64.  Each returns what the scalar core would return for
+codes back as float64; ``quantize_blocks(x, scheme, ctx)`` quantizes an array
+under a block scheme of :mod:`refnum.blocks` (MX, NVFP4, BFP/DFP, FP8 tiles).
+Each returns what the scalar core would return for
 every element, bit for bit: codes and the flag byte (tests/test_array.py checks
 every binary16 and bfloat16 code into every format of at most 16 bits).
 

@@ -111,7 +111,7 @@ def test_mx_scale_knobs(knobs):
 
 @pytest.mark.parametrize("ctx", [Context(rounding="rtz"), Context(rounding="rna"), Context(rounding="rup"),
                                  Context(saturation="none"), Context(saturation="none", ftz=True),
-                                 Context(tininess="before")], ids=str)
+                                 Context(tininess="before"), Context(daz=True)], ids=str)
 def test_element_contexts(ctx):
     check(tensor((4, 96), 13), "mxfp8_e5m2", ctx)
     check(tensor((4, 96), 14), "mxfp6_e3m2", ctx)
@@ -209,3 +209,20 @@ def test_blocks_sharing_a_binade(rule):
     x = x.astype(np.float32).reshape(1, -1)
     for name in ("mxfp8_e4m3", "mxfp4"):
         check(x, scheme(name, rule=rule))
+
+
+# -- the slow sweep: larger tensors, every source dtype, every MX scheme, rule and mode ------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "bfloat16"])
+def test_mx_sweep(dtype):
+    if dtype == "bfloat16":
+        dtype = pytest.importorskip("ml_dtypes").bfloat16
+    x = tensor((16, 200), 100, np.dtype(dtype).type)
+    for name in MX:
+        for rule in RULES_POW2:
+            check(x, scheme(name, rule=rule))
+        for mode in ("rtz", "rna", "rup", "rdn", "rto"):
+            check(x, name, Context(rounding=mode))
+        ctx = Context(rounding="sr-b", sr_bits=8)
+        check(x, name, ctx, np.random.default_rng(101).integers(0, 256, x.shape, dtype=np.uint16))
