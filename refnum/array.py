@@ -530,13 +530,11 @@ def quantize_blocks(x, scheme, ctx=None, rand=None):
     if not _elements_vectorised(s, src, ectx):
         fast[:] = False
     out = _BlockOutput(s, blocked.shape)
-    out.scales[:] = [choices[i].code for i in which]
-    out.scale_flags[:] = [choices[i].flags for i in which]
-    fast_idx = np.flatnonzero(fast)
-    if fast_idx.size:
+    out.scales[:] = np.array([c.code for c in choices], np.uint64)[which]
+    out.scale_flags[:] = np.array([c.flags for c in choices], np.uint8)[which]
+    if fast.any():
         exponent = np.array([0 if e is None else e for e in exponents], np.int64)[which]
-        _elements_pow2(s, src, ectx, blocked, brand, valid, fast, exponent,
-                       [choices[i] for i in which], out)
+        _elements_pow2(s, src, ectx, blocked, brand, valid, fast, exponent, choices, which, out)
     for b in np.flatnonzero(~fast):
         _block_scalar(s, src, ectx, blocked[b], valid[b], None if brand is None else brand[b], tensor, b, out)
     result = (layout.scale_grid(out.scales), layout.unblock(out.elements),
@@ -669,10 +667,11 @@ def _elements_vectorised(s, src, ctx):
     return (src_emax + 1 - least + fmt.bias + 3) << fmt.m < 1 << 62
 
 
-def _elements_pow2(s, src, ctx, blocked, rand, valid, fast, exponent, block_choice, out):
-    """The elements of the blocks ``fast`` (scale 2**E): nonzero finite ones through the
-    vectorised steps on ``num * 2**(exp - E)``, the rest by the scalar element step
-    once per source code (their outcome depends on nothing else, see _element)."""
+def _elements_pow2(s, src, ctx, blocked, rand, valid, fast, exponent, choices, which, out):
+    """The elements of the blocks ``fast`` (scale 2**E; block b's scale choice is
+    ``choices[which[b]]``): nonzero finite ones through the vectorised steps on
+    ``num * 2**(exp - E)``, the rest by the scalar element step once per source code
+    (their outcome depends on nothing else, see _element)."""
     from .blocks.quantize import _element
     fmt, k = s.element_format, blocked.shape[1]
     codes, flat_valid = blocked.reshape(-1), (valid & fast[:, None]).reshape(-1)
@@ -681,7 +680,7 @@ def _elements_pow2(s, src, ctx, blocked, rand, valid, fast, exponent, block_choi
 
     def scalar(i):
         r = 0 if flat_rand is None else int(flat_rand[i])
-        return _element(s, src.decode(int(codes[i])), block_choice[i // k], ctx, r)
+        return _element(s, src.decode(int(codes[i])), choices[which[i // k]], ctx, r)
 
     sign = (codes >> (src.k - 1)).astype(np.int64)
     mag = (codes & src.mag_mask).astype(np.int64)

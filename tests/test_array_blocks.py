@@ -120,7 +120,7 @@ def test_element_contexts(ctx):
 @pytest.mark.parametrize("mode", ["sr-a", "sr-b", "sr-c"])
 def test_stochastic_rounding_with_a_rand_array(mode):
     ctx = Context(rounding=mode, sr_bits=6, saturation="finite")
-    for name, seed in (("mxfp8_e4m3", 20), ("mxfp4", 21), ("nvfp4", 22)):
+    for name, seed in (("mxfp8_e4m3", 20), ("mxfp4", 21), ("nvfp4", 22), ("msfp16", 23), ("fp8_1x128_ue8m0", 24)):
         x = tensor((3, 64), seed)
         rand = np.random.default_rng(seed).integers(0, 1 << 6, x.shape, dtype=np.uint8)
         check(x, name, ctx, rand)
