@@ -521,20 +521,10 @@ def quantize_blocks(x, scheme, ctx=None, rand=None):
     finite = valid & (mag <= src.max_mag)
     amax = np.where(finite, mag, 0).max(axis=1)
     tensor = _tensor_scale_code(s, src, amax)
-    _, first, which = np.unique(_amax_key(s, src, amax), return_index=True, return_inverse=True)
-    choices = [_scale_choice(s, src, int(amax[i]), tensor) for i in first]
-    exponents = [_pow2_exponent(c) for c in choices]
-    fast = np.array([e is not None for e in exponents])[which]
-    if s.nonfinite == "scale":
-        fast &= ~(valid & ~finite).any(axis=1)
-    if not _elements_vectorised(s, src, ectx):
-        fast[:] = False
     out = _BlockOutput(s, blocked.shape)
-    out.scales[:] = np.array([c.code for c in choices], np.uint64)[which]
-    out.scale_flags[:] = np.array([c.flags for c in choices], np.uint8)[which]
-    if fast.any():
-        exponent = np.array([0 if e is None else e for e in exponents], np.int64)[which]
-        _elements_pow2(s, src, ectx, blocked, brand, valid, fast, exponent, choices, which, out)
+    fast = np.zeros(len(blocked), bool)
+    if _elements_vectorised(s, src, ectx):
+        fast = _blocks_pow2(s, src, ectx, blocked, brand, valid, finite, amax, tensor, out)
     for b in np.flatnonzero(~fast):
         _block_scalar(s, src, ectx, blocked[b], valid[b], None if brand is None else brand[b], tensor, b, out)
     result = (layout.scale_grid(out.scales), layout.unblock(out.elements),
@@ -618,6 +608,23 @@ def _tensor_scale_code(s, src, amax):
         return None
     from .blocks.scale import tensor_scale_of
     return tensor_scale_of(s, _value_of(src, amax.max()))
+
+
+def _blocks_pow2(s, src, ctx, blocked, rand, valid, finite, amax, tensor, out):
+    """The scales of every block and the elements of the blocks scaled by a power of two
+    (no NaN or Inf under ``nonfinite = scale``): the mask of the blocks done."""
+    _, first, which = np.unique(_amax_key(s, src, amax), return_index=True, return_inverse=True)
+    choices = [_scale_choice(s, src, int(amax[i]), tensor) for i in first]
+    exponents = [_pow2_exponent(c) for c in choices]
+    fast = np.array([e is not None for e in exponents])[which]
+    if s.nonfinite == "scale":
+        fast &= ~(valid & ~finite).any(axis=1)
+    out.scales[:] = np.array([c.code for c in choices], np.uint64)[which]
+    out.scale_flags[:] = np.array([c.flags for c in choices], np.uint8)[which]
+    if fast.any():
+        exponent = np.array([0 if e is None else e for e in exponents], np.int64)[which]
+        _elements_pow2(s, src, ctx, blocked, rand, valid, fast, exponent, choices, which, out)
+    return fast
 
 
 def _amax_key(s, src, amax):
