@@ -13,6 +13,11 @@ to the largest finite value, and encoded to codes.
 Run:  python benchmarks/array.py [--n 1000000] [--repeat 5]
 Prints CPU milliseconds (best of ``--repeat``) and the ratios, and checks that
 refnum's codes equal gfloat's and ml_dtypes' for every value.
+
+Block schemes (``--blocks``): the same values, 1 x 10**6, quantized to MXFP8 E4M3 and
+MXFP4 (OCP MX, k = 32, floor rule) by ``refnum.array.quantize_blocks`` and by the
+scalar block model ``refnum.blocks.quantize_tensor`` (timed once: it takes seconds),
+checking that every scale, element and flag is equal.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ import time
 import numpy as np
 
 from refnum import Context
-from refnum.array import quantize
+from refnum.array import quantize, quantize_blocks
+from refnum.blocks import quantize_tensor
 
 CTX = Context(saturation="finite")
 
@@ -51,7 +57,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10**6)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--blocks", action="store_true", help="the block schemes instead")
     args = parser.parse_args(argv)
+    if args.blocks:
+        return blocks(args)
     import gfloat
     import gfloat.formats
     import ml_dtypes
@@ -71,6 +80,24 @@ def main(argv=None):
         equal_cast = int(np.count_nonzero(codes == cast_codes))
         print(f"| {name} | {ours:.1f} | {theirs:.1f} | {ceiling:.1f} | {theirs / ours:.1f}x | "
               f"{ours / ceiling:.1f}x | {equal_peer:,}, {equal_cast:,} |")
+
+
+def blocks(args):
+    """quantize_blocks against the scalar block model on one row of ``--n`` values."""
+    x = np.random.default_rng(2026).standard_normal((1, args.n)).astype(np.float32)
+    print(f"{args.n:,} float32 values, CPU ms (refnum.array best of {args.repeat}; scalar once)")
+    print("| scheme | refnum.array | scalar blocks | scalar/array | blocks, elements equal |")
+    print("|---|---|---|---|---|")
+    for name in ("mxfp8_e4m3", "mxfp4"):
+        ours, (scales, elements, scale_flags, element_flags) = best_ms(lambda: quantize_blocks(x, name), args.repeat)
+        scalar, ref = best_ms(lambda: quantize_tensor(x.astype(np.float64).tolist(), name), 1)
+        same_blocks = sum(b.scale == int(s) and b.scale_flags == int(f)
+                          for b, s, f in zip(ref, scales.reshape(-1).tolist(), scale_flags.reshape(-1).tolist()))
+        codes = [c for b in ref for c in b.elements]
+        flags = [f for b in ref for f in b.flags]
+        same_elements = int(np.count_nonzero((elements.reshape(-1) == np.array(codes))
+                                             & (element_flags.reshape(-1) == np.array(flags))))
+        print(f"| {name} | {ours:.1f} | {scalar:.0f} | {scalar / ours:.0f}x | {same_blocks:,}, {same_elements:,} |")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 ``quantize(x, fmt, ctx)`` rounds a numpy array of float16, float32, float64 or
 bfloat16 (ml_dtypes) values into any catalogue format; ``convert(codes, src,
 dst, ctx)`` does the same for an array of codes; ``decode(codes, fmt)`` reads
-codes back as float64.  Each returns what the scalar core would return for
+codes back as float64; ``quantize_blocks(x, scheme, ctx)`` quantizes an array
+under a block scheme of :mod:`refnum.blocks` (MX, NVFP4, BFP/DFP, FP8 tiles).
+Each returns what the scalar core would return for
 every element, bit for bit: codes and the flag byte (tests/test_array.py checks
 every binary16 and bfloat16 code into every format of at most 16 bits).
 
@@ -60,7 +62,7 @@ from .convert import converter
 from .errors import RefnumError
 from .rounding import INEXACT, UNDERFLOW
 
-__all__ = ["convert", "decode", "quantize", "vectorised"]
+__all__ = ["convert", "decode", "quantize", "quantize_blocks", "vectorised"]
 
 # numpy dtype name -> catalogue format of its bit pattern (bfloat16 is ml_dtypes')
 SOURCES = {"float16": "binary16", "float32": "binary32", "float64": "binary64", "bfloat16": "bfloat16"}
@@ -83,14 +85,8 @@ def quantize(x, fmt, ctx=None, rand=None):
     >>> [hex(c) for c in codes], flags.tolist()
     (['0x38', '0x7e', '0x7e', '0x81'], [0, 1, 37, 3])
     """
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"x must be a numpy array, not {type(x).__name__}")
-    src = SOURCES.get(x.dtype.name)
-    if src is None or x.dtype.kind not in "fV":
-        raise TypeError(f"x must hold float16, float32, float64 or bfloat16 values, not {x.dtype.name}")
-    if not x.dtype.isnative:                  # the bits are read in the machine's byte order
-        x = x.astype(x.dtype.newbyteorder("="))
-    return convert(x.view(_UINT[8 * x.dtype.itemsize]), src, fmt, ctx, rand)
+    src, codes = _source_codes(x)
+    return convert(codes, src, fmt, ctx, rand)
 
 
 def convert(codes, src, dst, ctx=None, rand=None):
@@ -163,6 +159,18 @@ def _codes_below(src, dst, bits):
 
 
 # -- arguments -------------------------------------------------------------------
+
+def _source_codes(x):
+    """The catalogue name of ``x``'s float type and its bit patterns (a view)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"x must be a numpy array, not {type(x).__name__}")
+    src = SOURCES.get(x.dtype.name)
+    if src is None or x.dtype.kind not in "fV":
+        raise TypeError(f"x must hold float16, float32, float64 or bfloat16 values, not {x.dtype.name}")
+    if not x.dtype.isnative:                  # the bits are read in the machine's byte order
+        x = x.astype(x.dtype.newbyteorder("="))
+    return src, x.view(_UINT[8 * x.dtype.itemsize])
+
 
 def _as_format(fmt, name):
     if isinstance(fmt, str):
@@ -457,3 +465,251 @@ def _bit_length(a):
         n += np.where(high, k, 0)
         a = np.where(high, a >> k, a)
     return n + (a != 0)
+
+
+# -- block schemes (refnum.blocks) on arrays ----------------------------------------------
+
+def quantize_blocks(x, scheme, ctx=None, rand=None):
+    """Quantize the numpy array ``x`` under a block scheme of :mod:`refnum.blocks`:
+    ``(scales, elements, scale_flags, element_flags)``, and the binary32 code of the
+    per-tensor scale (an int) last for two-level schemes (NVFP4).
+
+    The blocks are those of :func:`refnum.blocks.quantize_tensor`: a 1D scheme cuts
+    the last axis into blocks of k elements, the last block of a row shorter when
+    the length is not a multiple of k (as the scalar ``quantize`` takes a block of 1
+    to k values); a 2D tile scheme (``tile`` (r, c), r > 1) takes a 2D array, edge
+    tiles smaller.  A two-level scheme's per-tensor scale comes from the whole
+    array's amax.  ``elements`` and ``element_flags`` have the shape of ``x``;
+    ``scales`` and ``scale_flags`` one entry per block (``x.shape[:-1] + (blocks per
+    row,)``, or the grid of tiles).  ``ctx`` is the element projection's context
+    (default: the scheme's), ``rand`` the random integers of a stochastic rounding
+    (shape of ``x``).
+
+    Each block's scale is the scalar rule's (:func:`refnum.blocks.scale.choose` once
+    per distinct amax, or per binade of amax where the rule depends on nothing
+    else, see _amax_key).  Where it divides the elements by a power of two 2**E (the
+    power-of-two rules; any scale whose divisor happens to be one), each nonzero
+    finite element ``num * 2**exp`` becomes ``num * 2**(exp - E)`` exactly and takes
+    this module's vectorised projection (steps 2 to 4).  Every other block goes
+    through the scalar :func:`refnum.blocks.quantize` (its definition): scales that
+    are not powers of two (NVFP4's UE4M3 block scale, the FP32 scales of the FP8
+    recipes), recipes that multiply by an FP32 factor, NaN scales, blocks holding
+    NaN or Inf under ``nonfinite = scale``, and element formats the vectorised
+    steps do not take (MXINT8, BFP and DFP integers: see the fallback rule).
+    Zero, infinite and NaN elements take the scalar element step once per code.
+
+    >>> import numpy as np
+    >>> x = np.array([[7.0, 1.25, -0.3, 0.0], [1e-3, -2.0, 0.5, 0.25]], np.float32)
+    >>> scales, elements, scale_flags, element_flags = quantize_blocks(x, "mxfp4")
+    >>> scales.tolist(), [[hex(c) for c in row] for row in elements]
+    ([[127], [126]], [['0x7', '0x2', '0x9', '0x0'], ['0x0', '0xe', '0x2', '0x1']])
+    >>> scale_flags.tolist(), element_flags.tolist()
+    ([[0], [0]], [[37, 1, 3, 0], [3, 0, 0, 0]])
+    """
+    s = _block_scheme(scheme)
+    src_name, codes = _source_codes(x)
+    src = lookup(src_name)
+    ectx = _block_context(s, ctx)
+    layout = _BlockLayout(codes.shape, s)
+    if not ectx.rounding.startswith("sr-") and rand is not None:
+        raise RefnumError(f"rand: only stochastic rounding takes random integers (rounding is {ectx.rounding})")
+    rand = _check_rand(rand, ectx, codes.shape)
+    blocked = layout.block(codes)
+    valid = layout.block(np.ones(codes.shape, bool))
+    brand = None if rand is None else layout.block(rand)
+    mag = (blocked & src.mag_mask).astype(np.int64)
+    finite = valid & (mag <= src.max_mag)
+    amax = np.where(finite, mag, 0).max(axis=1)
+    tensor = _tensor_scale_code(s, src, amax)
+    out = _BlockOutput(s, blocked.shape)
+    fast = np.zeros(len(blocked), bool)
+    if _elements_vectorised(s, src, ectx):
+        fast = _blocks_pow2(s, src, ectx, blocked, brand, valid, finite, amax, tensor, out)
+    for b in np.flatnonzero(~fast):
+        _block_scalar(s, src, ectx, blocked[b], valid[b], None if brand is None else brand[b], tensor, b, out)
+    result = (layout.scale_grid(out.scales), layout.unblock(out.elements),
+              layout.scale_grid(out.scale_flags), layout.unblock(out.element_flags))
+    return result + ((tensor[0],) if s.tensor_scale else ())
+
+
+def _block_scheme(scheme):
+    from .blocks.schemes import scheme as lookup_scheme   # refnum.blocks loads with the first block call
+    return lookup_scheme(scheme)
+
+
+def _block_context(s, ctx):
+    from .blocks.quantize import _element_context
+    return _element_context(s, ctx)
+
+
+class _BlockLayout:
+    """The blocks of an array as the rows of a (blocks, k) matrix, and back.
+
+    The array is read as a matrix (rows, cols): a 1D scheme's rows are every index
+    but the last, its tiles (1, k); a tile scheme's matrix is the array itself.
+    Tiles are clipped to the matrix (a row shorter than k is one block), the matrix
+    padded with zeros to whole tiles, and each tile read row-major, as
+    :func:`refnum.blocks.blocks_of` reads it (padding masked out by ``valid``)."""
+
+    def __init__(self, shape, s):
+        if len(shape) == 0 or 0 in shape:
+            raise RefnumError("x: give a nonempty array of at least one dimension")
+        tiled = bool(s.tile) and s.tile[0] > 1
+        if tiled and len(shape) != 2:
+            raise RefnumError(f"x: scheme {s.name} quantizes {s.tile[0]}x{s.tile[1]} tiles of a 2D array, "
+                              f"not an array of {len(shape)} dimensions")
+        self.shape, self.tiled = shape, tiled
+        self.cols = shape[-1]
+        self.rows = int(np.prod(shape[:-1], dtype=np.int64))
+        th, tw = s.tile if tiled else (1, s.k)
+        self.th, self.tw = min(th, self.rows), min(tw, self.cols)
+        self.grid = (-(-self.rows // self.th), -(-self.cols // self.tw))
+
+    def block(self, a):
+        """``a`` (of the array's shape) as one row per block."""
+        (gr, gc), th, tw = self.grid, self.th, self.tw
+        a = a.reshape(self.rows, self.cols)
+        pad = ((0, gr * th - self.rows), (0, gc * tw - self.cols))
+        if any(p for _, p in pad):
+            a = np.pad(a, pad)
+        return a.reshape(gr, th, gc, tw).transpose(0, 2, 1, 3).reshape(gr * gc, th * tw)
+
+    def unblock(self, b):
+        (gr, gc), th, tw = self.grid, self.th, self.tw
+        a = b.reshape(gr, gc, th, tw).transpose(0, 2, 1, 3).reshape(gr * th, gc * tw)
+        return np.ascontiguousarray(a[:self.rows, :self.cols]).reshape(self.shape)
+
+    def scale_grid(self, per_block):
+        """One entry per block, shaped like the array's leading indices (1D) or the tile grid."""
+        if self.tiled:
+            return per_block.reshape(self.grid)
+        return per_block.reshape(self.shape[:-1] + (self.grid[1],))
+
+
+class _BlockOutput:
+    """The arrays quantize_blocks fills, one row of elements per block."""
+
+    def __init__(self, s, shape):
+        self.scales = np.zeros(shape[0], _UINT[_container_bits(s.scale_format)])
+        self.scale_flags = np.zeros(shape[0], np.uint8)
+        self.elements = np.zeros(shape, _UINT[_container_bits(s.element_format)])
+        self.element_flags = np.zeros(shape, np.uint8)
+
+
+def _value_of(src, mag):
+    """The exact value (a Fraction) of a nonnegative source magnitude code."""
+    return src.decode(int(mag)).to_fraction()
+
+
+def _tensor_scale_code(s, src, amax):
+    """(binary32 code, value) of a two-level scheme's per-tensor scale from the whole
+    array's amax (:func:`refnum.blocks.scale.tensor_scale_of`), else None."""
+    if not s.tensor_scale:
+        return None
+    from .blocks.scale import tensor_scale_of
+    return tensor_scale_of(s, _value_of(src, amax.max()))
+
+
+def _blocks_pow2(s, src, ctx, blocked, rand, valid, finite, amax, tensor, out):
+    """The scales of every block and the elements of the blocks scaled by a power of two
+    (no NaN or Inf under ``nonfinite = scale``): the mask of the blocks done."""
+    _, first, which = np.unique(_amax_key(s, src, amax), return_index=True, return_inverse=True)
+    choices = [_scale_choice(s, src, int(amax[i]), tensor) for i in first]
+    exponents = [_pow2_exponent(c) for c in choices]
+    fast = np.array([e is not None for e in exponents])[which]
+    if s.nonfinite == "scale":
+        fast &= ~(valid & ~finite).any(axis=1)
+    out.scales[:] = np.array([c.code for c in choices], np.uint64)[which]
+    out.scale_flags[:] = np.array([c.flags for c in choices], np.uint8)[which]
+    if fast.any():
+        exponent = np.array([0 if e is None else e for e in exponents], np.int64)[which]
+        _elements_pow2(s, src, ctx, blocked, rand, valid, fast, exponent, choices, which, out)
+    return fast
+
+
+def _amax_key(s, src, amax):
+    """Equal keys, equal scale choices: where a rule depends on amax only through
+    floor(log2 amax) (``floor``: E = floor(log2 amax) - emax_elem + headroom, OCP MX
+    §6.3) or that and whether amax is a power of two (``ceil``), with exact log2, the
+    key is those (zero amax apart); for every other rule the amax code itself."""
+    if s.log2 != "exact" or s.rule not in ("floor", "ceil"):
+        return amax
+    num, _, e, _ = _decode_parts(src, DEFAULT, amax)
+    key = 2 * (e - src.emin + src.m + 2)                # > 0, and 2 * 1 for amax == 0
+    if s.rule == "ceil":
+        key += (num & (num - 1)) != 0                   # not a power of two
+    return key
+
+
+def _scale_choice(s, src, amax, tensor):
+    """The scalar rule's :class:`~refnum.blocks.scale.ScaleChoice` for a block's amax code
+    (as :func:`refnum.blocks.quantize` chooses it)."""
+    from fractions import Fraction
+    from .blocks import scale as rules
+    g = tensor[1] if tensor is not None else (Fraction(1) if s.rule.startswith("nvfp4") else None)
+    return rules.choose(s, _value_of(src, amax), g) if amax else rules.zero_choice(s, g)
+
+
+def _pow2_exponent(choice):
+    """E where the block's elements are divided by exactly 2**E (no FP32 factor), else None."""
+    d = choice.divisor
+    if d is None or choice.factor is not None:
+        return None
+    n, m = d.numerator, d.denominator
+    if n & (n - 1) or m & (m - 1):
+        return None
+    return n.bit_length() - m.bit_length()
+
+
+def _elements_vectorised(s, src, ctx):
+    """Whether the elements take the vectorised steps: a float element format
+    :func:`vectorised` takes from the source, and magnitude codes of quotients
+    ``x / 2**E`` (E down to the scale format's least exponent) below 2**62."""
+    fmt = s.element_format
+    if fmt.kind != "float" or not vectorised(src, fmt, ctx):
+        return False
+    sfmt = s.scale_format
+    least = sfmt.lo if s.exponent_scale else sfmt.qmin
+    src_emax = src.qmax + src.smax.bit_length() - 1
+    return (src_emax + 1 - least + fmt.bias + 3) << fmt.m < 1 << 62
+
+
+def _elements_pow2(s, src, ctx, blocked, rand, valid, fast, exponent, choices, which, out):
+    """The elements of the blocks ``fast`` (scale 2**E; block b's scale choice is
+    ``choices[which[b]]``): nonzero finite ones through the vectorised steps on
+    ``num * 2**(exp - E)``, the rest by the scalar element step once per source code
+    (their outcome depends on nothing else, see _element)."""
+    from .blocks.quantize import _element
+    fmt, k = s.element_format, blocked.shape[1]
+    codes, flat_valid = blocked.reshape(-1), (valid & fast[:, None]).reshape(-1)
+    flat_rand = None if rand is None else rand.reshape(-1)
+    elements, flags = out.elements.reshape(-1), out.element_flags.reshape(-1)
+
+    def scalar(i):
+        r = 0 if flat_rand is None else int(flat_rand[i])
+        return _element(s, src.decode(int(codes[i])), choices[which[i // k]], ctx, r)
+
+    sign = (codes >> (src.k - 1)).astype(np.int64)
+    mag = (codes & src.mag_mask).astype(np.int64)
+    nonzero_finite = (mag != 0) & (mag <= src.max_mag)
+    others = np.flatnonzero(flat_valid & ~nonzero_finite)
+    if others.size:
+        _by_class(codes[others], others, elements, flags, scalar)
+    idx_all = np.flatnonzero(flat_valid & nonzero_finite)
+    for start in range(0, idx_all.size, CHUNK):
+        idx = idx_all[start:start + CHUNK]
+        num, exp, e, _ = _decode_parts(src, DEFAULT, mag[idx])
+        shift = exponent[idx // k]
+        mag_out, flag, klass = _round_float(fmt, ctx, sign[idx], num, exp - shift, e - shift,
+                                            None if flat_rand is None else flat_rand[idx].astype(np.int64))
+        _store(fmt, idx, sign[idx], mag_out, flag, klass, elements, flags, scalar)
+
+
+def _block_scalar(s, src, ctx, codes, valid, rand, tensor, b, out):
+    """Block ``b`` through the scalar :func:`refnum.blocks.quantize` (its definition)."""
+    from .blocks.quantize import quantize as quantize_block
+    vals = [src.decode(int(c)) for c in codes[valid]]
+    rands = None if rand is None else [int(r) for r in rand[valid]]
+    block = quantize_block(vals, s, ctx, rands, None if tensor is None else tensor[0])
+    out.scales[b], out.scale_flags[b] = block.scale, block.scale_flags
+    out.elements[b, valid], out.element_flags[b, valid] = block.elements, block.flags
