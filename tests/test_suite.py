@@ -436,7 +436,14 @@ def test_committed_ieee_files_pass_testfloat_ver():
 
 @pytest.mark.slow
 def test_committed_corpus_is_reproducible(tmp_path):
+    """The whole corpus as ``refnum suite`` writes it: the element suite, then the block and
+    dot vectors in their own folders."""
+    from refnum.blocks import corpus as block_corpus
+    from refnum.dot import corpus as dot_corpus
+
     _, seed, entries = load_suite("corpus")
     write_suite(tmp_path, entries, seed=seed, jobs=2, description=committed_manifest()["description"],
                 command=committed_manifest()["generator"])
+    block_corpus.write(tmp_path / "blocks")
+    dot_corpus.write(tmp_path / "dot")
     assert tree_bytes(tmp_path) == tree_bytes(CORPUS)
